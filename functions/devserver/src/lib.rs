@@ -1,0 +1,95 @@
+//! The local development server: every group's router on the embedded
+//! adapters (table, blobs, outbox) under one data directory, plus the
+//! `/_dev` routes and a reminder tick. Never deployed. The tests spawn it
+//! exactly as `cargo run` does.
+
+mod bootstrap;
+mod dev_routes;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use shared::AppState;
+use shared::blobs::local::LocalBlobs;
+use shared::clock::Clock;
+use shared::config::DevConfig;
+use shared::mail::outbox::Outbox;
+use shared::table::Table;
+use shared::table::embedded::EmbeddedTable;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use bootstrap::ensure_superadmin;
+
+/// Every group's routes, merged.
+pub fn api() -> OpenApiRouter<AppState> {
+    auth::api().merge(users::api()).merge(organisations::api()).merge(calendar::api())
+}
+
+/// The OpenAPI document of the whole API, generated from the code.
+pub fn openapi() -> OpenApi {
+    let (_, doc) = api().merge(shared::http::common_api()).split_for_parts();
+    let mut base = shared::openapi::base();
+    base.merge(doc);
+    base
+}
+
+/// A built local application.
+pub struct DevApp {
+    /// The router to serve.
+    pub router: axum::Router,
+    /// Its state.
+    pub state: AppState,
+    /// The local outbox.
+    pub outbox: Arc<Outbox>,
+}
+
+/// Builds the application over `data_dir`, serving blob URLs under `base_url`.
+pub fn build(data_dir: &Path, base_url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<DevApp> {
+    let table = EmbeddedTable::open(&data_dir.join("table.redb")).context("Failed to open the embedded table")?;
+    build_with_table(data_dir, base_url, clock, Arc::new(table))
+}
+
+/// Like [`build`], over another table (the tests run the same app on DynamoDB).
+pub fn build_with_table(
+    data_dir: &Path,
+    base_url: &str,
+    clock: Arc<dyn Clock>,
+    table: Arc<dyn Table>,
+) -> anyhow::Result<DevApp> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("Failed to create {}", data_dir.display()))?;
+    let master_key = shared::state::local_master_key(data_dir)?;
+    let blobs = Arc::new(LocalBlobs::new(
+        data_dir.join("blobs"),
+        base_url.to_string(),
+        shared::state::derive_key(&master_key, "local-blobs"),
+        clock.clone(),
+    ));
+    let outbox =
+        Arc::new(Outbox::open(&data_dir.join("outbox.jsonl"), clock.clone()).context("Failed to open the outbox")?);
+    let state = AppState::new(table, blobs.clone(), outbox.clone(), clock, &master_key);
+    let router = shared::http::app(api(), state.clone())
+        .merge(dev_routes::router(state.clone(), outbox.clone()))
+        .merge(shared::blobs::local::routes(blobs));
+    Ok(DevApp { router, state, outbox })
+}
+
+/// Runs the devserver until Ctrl-C: binds, bootstraps, ticks reminders.
+pub async fn serve(config: DevConfig) -> anyhow::Result<()> {
+    let listener =
+        tokio::net::TcpListener::bind(&config.addr).await.with_context(|| format!("Failed to bind {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let app = build(&config.data_dir, &format!("http://{addr}"), Arc::new(shared::clock::SystemClock))?;
+    if let (Some(email), Some(password)) = (&config.bootstrap_email, &config.bootstrap_password) {
+        ensure_superadmin(&app.state, email, password).await?;
+    }
+    tokio::spawn(dev_routes::reminder_tick(app.state.clone()));
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "Sundial devserver listening");
+    axum::serve(listener, app.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("The server failed")
+}

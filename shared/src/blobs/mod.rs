@@ -1,0 +1,65 @@
+//! The `Blobs` port: media bytes never pass through a Lambda; clients upload
+//! and download directly with presigned, expiring URLs. Adapters: S3 (`s3`)
+//! and a local directory served by the devserver under HMAC-signed URLs
+//! (`local`). Both are held to one contract suite (`contract`).
+
+pub mod contract;
+pub mod local;
+pub mod s3;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Largest upload any presigned URL allows (50 MB).
+pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+
+/// A request the client makes directly against the blob store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PresignedRequest {
+    /// HTTP method to use (`PUT` for uploads, `GET` for downloads).
+    pub method: String,
+    /// The full URL, signature included.
+    pub url: String,
+    /// Headers the client must send exactly as given (they are signed).
+    pub headers: Vec<(String, String)>,
+    /// When the URL stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the store knows of a stored blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobMeta {
+    /// Size in bytes.
+    pub size: u64,
+    /// The content type it was uploaded with.
+    pub content_type: Option<String>,
+}
+
+/// What an upload URL permits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSpec {
+    /// The object key (e.g. `org/<id>/media/<id>`).
+    pub key: String,
+    /// The content type the client must send.
+    pub content_type: String,
+    /// The exact size in bytes the client must send (at most [`MAX_UPLOAD_BYTES`]).
+    pub content_length: u64,
+    /// How long the URL stays valid.
+    pub expires_in: Duration,
+}
+
+/// The blob storage port.
+#[async_trait]
+pub trait Blobs: Send + Sync + 'static {
+    /// A URL that accepts exactly one `PUT` of the given type and size.
+    async fn presign_upload(&self, spec: &UploadSpec) -> anyhow::Result<PresignedRequest>;
+    /// A URL that serves the blob with `GET` until it expires.
+    async fn presign_download(&self, key: &str, expires_in: Duration) -> anyhow::Result<PresignedRequest>;
+    /// Size and type of a stored blob, or `None` if absent.
+    async fn head(&self, key: &str) -> anyhow::Result<Option<BlobMeta>>;
+    /// Deletes a blob; deleting an absent blob is not an error.
+    async fn delete(&self, key: &str) -> anyhow::Result<()>;
+}

@@ -1,0 +1,74 @@
+//! Configuration, read only from the environment that `template.yaml`
+//! declares. Secrets are never in the environment: only the ARN of the
+//! secret, read once per cold start.
+
+use anyhow::Context;
+use aws_config::SdkConfig;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Settings of a deployed function.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    /// `SUNDIAL_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `SUNDIAL_BUCKET`: the S3 bucket for media.
+    pub bucket: String,
+    /// `SUNDIAL_MAIL_FROM`: the verified SES sender.
+    pub mail_from: String,
+    /// `SUNDIAL_SIGNING_KEY_SECRET_ARN`: the Secrets Manager secret holding the master signing key.
+    pub signing_key_secret_arn: String,
+}
+
+fn var(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| format!("{name} is not set"))
+}
+
+impl LambdaConfig {
+    /// Reads every setting; a missing one fails the cold start loudly.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            table: var("SUNDIAL_TABLE")?,
+            bucket: var("SUNDIAL_BUCKET")?,
+            mail_from: var("SUNDIAL_MAIL_FROM")?,
+            signing_key_secret_arn: var("SUNDIAL_SIGNING_KEY_SECRET_ARN")?,
+        })
+    }
+}
+
+/// Reads the master signing key from Secrets Manager.
+pub async fn read_signing_secret(sdk: &SdkConfig, arn: &str) -> anyhow::Result<SecretString> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let out = client.get_secret_value().secret_id(arn).send().await.context("Failed to read the signing key secret")?;
+    let secret = out.secret_string().context("The signing key secret has no string value")?;
+    let secret = SecretString::from(secret.to_string());
+    anyhow::ensure!(secret.expose_secret().len() >= 32, "The signing key secret is shorter than 32 bytes");
+    Ok(secret)
+}
+
+/// Settings of the local development server.
+#[derive(Debug, Clone)]
+pub struct DevConfig {
+    /// `SUNDIAL_ADDR` (default `127.0.0.1:3000`).
+    pub addr: String,
+    /// `SUNDIAL_DATA_DIR` (default `./.sundial`).
+    pub data_dir: std::path::PathBuf,
+    /// `SUNDIAL_BOOTSTRAP_EMAIL`: a superadmin to create at start if absent.
+    pub bootstrap_email: Option<String>,
+    /// `SUNDIAL_BOOTSTRAP_PASSWORD`: that superadmin's password.
+    pub bootstrap_password: Option<SecretString>,
+}
+
+impl DevConfig {
+    /// Reads the settings with their defaults.
+    pub fn from_env() -> Self {
+        Self {
+            addr: std::env::var("SUNDIAL_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into()),
+            data_dir: std::env::var("SUNDIAL_DATA_DIR").unwrap_or_else(|_| "./.sundial".into()).into(),
+            bootstrap_email: std::env::var("SUNDIAL_BOOTSTRAP_EMAIL").ok().filter(|v| !v.is_empty()),
+            bootstrap_password: std::env::var("SUNDIAL_BOOTSTRAP_PASSWORD")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! `Idempotency-Key` for `POST` creates: a retry with the same key and the
+//! same request within 24 h gets the first response again instead of
+//! creating twice. Keys are scoped to the credential that sent them; the
+//! record is claimed with a conditional put before the handler runs, so two
+//! concurrent retries cannot both execute.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Duration;
+
+use crate::crypto::sha256_hex;
+use crate::error::ApiError;
+use crate::extract::MAX_JSON_BODY;
+use crate::keys;
+use crate::state::AppState;
+use crate::table::{Cmp, Condition, Item, Key, TableError, Update};
+
+/// The request header.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on a replayed response.
+pub const REPLAYED: &str = "idempotent-replayed";
+/// How long a key is remembered.
+pub const RETENTION: Duration = Duration::hours(24);
+/// Responses larger than this are not stored (the key is released instead).
+const MAX_STORED_BODY: usize = 256 * 1024;
+/// Response headers worth replaying.
+const REPLAYED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
+
+/// Who a key belongs to: a hash of the presented credential, so one
+/// client's key never replays another client's response.
+fn scope(headers: &HeaderMap) -> String {
+    let credential = [header::AUTHORIZATION.as_str(), "x-api-key", header::COOKIE.as_str()]
+        .iter()
+        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if credential.is_empty() { "anonymous".into() } else { sha256_hex(credential.as_bytes())[..32].to_string() }
+}
+
+fn valid_key(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The middleware; a no-op for anything but a `POST` with the header.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(raw_key) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return next.run(req).await;
+    };
+    match handle(state, raw_key.clone(), req, next).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn handle(state: AppState, raw_key: HeaderValue, req: Request, next: Next) -> Result<Response, ApiError> {
+    let key = raw_key
+        .to_str()
+        .ok()
+        .filter(|k| valid_key(k))
+        .ok_or_else(|| ApiError::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))?;
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_JSON_BODY).await.map_err(|_| ApiError::PayloadTooLarge)?;
+    let fingerprint = {
+        let mut data = format!("{} {}\n", parts.method, parts.uri).into_bytes();
+        data.extend_from_slice(&bytes);
+        sha256_hex(&data)
+    };
+    let now = state.clock.now();
+    let record_key =
+        Key::new(keys::idempotency_pk(&scope(&parts.headers), &sha256_hex(key.as_bytes())), keys::IDEMPOTENCY_SK);
+
+    let mut claim = Item::new();
+    claim.insert("PK".into(), record_key.pk.clone().into());
+    claim.insert("SK".into(), record_key.sk.clone().into());
+    claim.insert(keys::ENTITY_TYPE.into(), "IdempotencyRecord".into());
+    claim.insert("state".into(), "pending".into());
+    claim.insert("fingerprint".into(), fingerprint.clone().into());
+    claim.insert("ttl".into(), (now + RETENTION).timestamp().into());
+    // Absent, or present but past its TTL (DynamoDB deletes expired items lazily).
+    let claimable =
+        Condition::Any(vec![Condition::NotExists, Condition::Compare("ttl".into(), Cmp::Lt, now.timestamp().into())]);
+    match state.table.put(claim, claimable).await {
+        Ok(()) => {}
+        Err(TableError::ConditionFailed { .. }) => return replay(&state, &record_key, &fingerprint).await,
+        Err(err) => return Err(err.into()),
+    }
+
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let (parts, body) = response.into_parts();
+    let body = to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a response body: {e}")))?;
+    let storable = !parts.status.is_server_error() && body.len() <= MAX_STORED_BODY;
+    if storable {
+        let mut headers = serde_json::Map::new();
+        for name in REPLAYED_HEADERS {
+            if let Some(v) = parts.headers.get(&name).and_then(|v| v.to_str().ok()) {
+                headers.insert(name.as_str().into(), v.into());
+            }
+        }
+        let update = Update::new(record_key.clone())
+            .set("state", "done")
+            .set("status", parts.status.as_u16())
+            .set("headers", serde_json::Value::Object(headers))
+            .set("body", String::from_utf8_lossy(&body).into_owned())
+            .when(Condition::eq("fingerprint", fingerprint));
+        state.table.update(update).await?;
+    } else {
+        // A failure is not remembered: the client may retry with the same key.
+        state.table.delete(&record_key, Condition::Always).await?;
+    }
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+async fn replay(state: &AppState, key: &Key, fingerprint: &str) -> Result<Response, ApiError> {
+    let record = state.table.get(key).await?.ok_or_else(|| {
+        ApiError::Conflict("A request with this Idempotency-Key is being processed; retry shortly.".into())
+    })?;
+    if record.get("fingerprint").and_then(|v| v.as_str()) != Some(fingerprint) {
+        return Err(ApiError::Conflict("This Idempotency-Key was already used with a different request.".into()));
+    }
+    if record.get("state").and_then(|v| v.as_str()) != Some("done") {
+        return Err(ApiError::Conflict(
+            "A request with this Idempotency-Key is being processed; retry shortly.".into(),
+        ));
+    }
+    let status = record
+        .get("status")
+        .and_then(|v| v.as_u64())
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = record.get("body").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let mut response = (status, body).into_response();
+    if let Some(serde_json::Value::Object(headers)) = record.get("headers") {
+        for (name, value) in headers {
+            if let (Ok(name), Some(Ok(value))) =
+                (HeaderName::try_from(name.as_str()), value.as_str().map(HeaderValue::from_str))
+            {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_separate_credentials() {
+        let mut a = HeaderMap::new();
+        a.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer one"));
+        let mut b = HeaderMap::new();
+        b.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer two"));
+        assert_ne!(scope(&a), scope(&b));
+        assert_eq!(scope(&HeaderMap::new()), "anonymous");
+    }
+
+    #[test]
+    fn keys_must_be_visible_ascii() {
+        assert!(valid_key("order-123"));
+        assert!(!valid_key(""));
+        assert!(!valid_key("with space"));
+        assert!(!valid_key(&"k".repeat(256)));
+    }
+}

@@ -1,0 +1,81 @@
+//! The conventions every route follows: problem documents for every error,
+//! request ids, health.
+
+use sundial_tests::{problem, spawn_app};
+
+#[tokio::test]
+async fn health_answers_with_a_request_id() {
+    let app = spawn_app().await;
+    let response = app.get("/v1/health", None).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problem_documents() {
+    let app = spawn_app().await;
+    let missing = app.get("/v1/nothing-here", None).await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(problem(missing).await["code"], "not_found");
+
+    let wrong_method = app.client.delete(format!("{}/v1/health", app.base)).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(problem(wrong_method).await["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_never_500() {
+    let app = spawn_app().await;
+    let url = format!("{}/v1/public/organisations", app.base);
+    let send = |body: &'static str, content_type: &'static str| {
+        app.client.post(&url).header("content-type", content_type).body(body).send()
+    };
+
+    let malformed = send("{\"organisation\": ", "application/json").await.unwrap();
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(problem(malformed).await["code"], "validation_failed");
+
+    let wrong_type = send(r#"{"organisation": {"name": 5}, "owner": {}}"#, "application/json").await.unwrap();
+    assert_eq!(wrong_type.status(), 400);
+    assert_eq!(problem(wrong_type).await["errors"][0]["field"], "organisation.name");
+
+    let unknown_field = send(
+        r#"{"organisation": {"name": "A", "colour": "red"}, "owner": {"email": "a@example.com", "password": "correct horse", "firstName": "A", "lastName": "B"}}"#,
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown_field.status(), 400);
+
+    let not_json = send("name=A", "application/x-www-form-urlencoded").await.unwrap();
+    assert_eq!(not_json.status(), 415);
+    assert_eq!(problem(not_json).await["code"], "unsupported_media_type");
+
+    let huge = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(problem(huge).await["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn bad_idempotency_keys_are_rejected() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(format!("{}/v1/public/organisations", app.base))
+        .header("Idempotency-Key", "has space")
+        .json(&sundial_tests::sign_up_body("A", "a@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(problem(response).await["errors"][0]["field"], "Idempotency-Key");
+}

@@ -1,0 +1,53 @@
+//! The OpenAPI document: generated from the routes (so no route can be
+//! undocumented), checked in at `shared/openapi.json`, and served by every
+//! function. Regenerate with `SUNDIAL_UPDATE_OPENAPI=1 cargo test -p sundial-tests --test openapi`.
+
+use sundial_tests::spawn_app;
+
+fn generated() -> String {
+    let doc = devserver::openapi();
+    let mut json = doc.to_pretty_json().expect("serialise OpenAPI");
+    json.push('\n');
+    json
+}
+
+#[test]
+fn the_checked_in_document_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/openapi.json");
+    let current = generated();
+    if std::env::var_os("SUNDIAL_UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &current).expect("write openapi.json");
+        return;
+    }
+    let checked_in = std::fs::read_to_string(path).expect("read openapi.json");
+    assert!(
+        checked_in == current,
+        "shared/openapi.json is stale: run SUNDIAL_UPDATE_OPENAPI=1 cargo test -p sundial-tests --test openapi"
+    );
+}
+
+#[test]
+fn every_contract_route_of_this_stage_is_documented() {
+    let doc: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    for (path, method) in [
+        ("/v1/health", "get"),
+        ("/v1/openapi.json", "get"),
+        ("/v1/public/organisations", "post"),
+        ("/v1/organisations/{id}", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_checked_in_one() {
+    let app = spawn_app().await;
+    let response = app.get("/v1/openapi.json", None).await;
+    assert_eq!(response.status(), 200);
+    let served: serde_json::Value = response.json().await.unwrap();
+    let checked_in: serde_json::Value = serde_json::from_str(shared::http::OPENAPI_JSON).unwrap();
+    assert_eq!(served, checked_in);
+    assert_eq!(served["info"]["title"], "Sundial API");
+}
