@@ -36,8 +36,5 @@ async fn create_table_is_idempotent_and_enables_ttl() {
     let ttl = client.describe_time_to_live().table_name(&name).send().await.expect("describe TTL");
     let description = ttl.time_to_live_description().expect("TTL description");
     assert_eq!(description.attribute_name(), Some("ttl"));
-    assert!(matches!(
-        description.time_to_live_status(),
-        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
-    ));
+    assert!(matches!(description.time_to_live_status(), Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)));
 }

@@ -87,3 +87,22 @@ async fn acknowledged_writes_survive_a_crash() {
     let found = table.query(&Query::new(Index::Primary, "CRASH")).await.expect("query");
     assert_eq!(found.items.len(), 20, "every acknowledged write survived");
 }
+
+/// Ordering a string against a number is false here, as in DynamoDB. (Not
+/// part of the shared contract: the emulator fails such requests outright.)
+#[tokio::test]
+async fn ordering_across_types_is_false() {
+    use shared::table::{Cmp, TableError};
+    let fixture = fresh().await;
+    let table = &fixture.table;
+    table.put(item("P", "1", 1), Condition::Always).await.expect("put");
+    for condition in
+        [Condition::Compare("GSI1SK".into(), Cmp::Lt, json!(100)), Condition::Compare("n".into(), Cmp::Ge, json!("0"))]
+    {
+        let result = table.update(Update::new(Key::new("P", "1")).set("x", 1).when(condition.clone())).await;
+        assert!(matches!(result, Err(TableError::ConditionFailed { index: None })), "{condition:?}: {result:?}");
+    }
+    let unorderable = Condition::Compare("n".into(), Cmp::Lt, json!(true));
+    let result = table.update(Update::new(Key::new("P", "1")).when(unorderable)).await;
+    assert!(matches!(result, Err(TableError::Invalid(_))), "ordering against a boolean: {result:?}");
+}

@@ -255,9 +255,14 @@ fn render(condition: &Condition, p: &mut Placeholders) -> Result<String, TableEr
             let rendered = parts
                 .iter()
                 .filter(|c| constant(c) != Some(skip))
-                .map(|c| render(c, p).map(|s| format!("({s})")))
+                .map(|c| render(c, p))
                 .collect::<Result<Vec<_>, _>>()?;
-            rendered.join(joiner)
+            // DynamoDB rejects redundant parentheses, so a lone part stays bare.
+            if rendered.len() == 1 {
+                rendered.concat()
+            } else {
+                rendered.iter().map(|r| format!("({r})")).collect::<Vec<_>>().join(joiner)
+            }
         }
     })
 }
@@ -382,12 +387,36 @@ where
 
 fn check_update(update: &Update) -> Result<(), TableError> {
     let names = update.set.keys().chain(&update.remove).chain(update.add.iter().map(|(n, _)| n));
+    let mut seen = HashSet::new();
     for name in names {
         if name == PK || name == SK {
             return Err(invalid(format!("cannot update key attribute {name}")));
         }
+        // DynamoDB: "Two document paths overlap".
+        if !seen.insert(name) {
+            return Err(invalid(format!("attribute {name} appears twice in one update")));
+        }
+    }
+    check_key_values(&update.set)
+}
+
+/// DynamoDB rejects key attributes (base or index) that are not non-empty
+/// strings; the emulator stores them anyway, so check here.
+fn check_key_values<'a>(attributes: impl IntoIterator<Item = (&'a String, &'a Value)>) -> Result<(), TableError> {
+    let key_names = layout::key_attribute_names();
+    for (name, value) in attributes {
+        if key_names.contains(&name.as_str()) && !matches!(value, Value::String(s) if !s.is_empty()) {
+            return Err(invalid(format!("key attribute {name} must be a non-empty string")));
+        }
     }
     Ok(())
+}
+
+fn check_item(item: &Item) -> Result<(), TableError> {
+    if Key::of(item).is_none() {
+        return Err(invalid("an item needs string PK and SK attributes"));
+    }
+    check_key_values(item)
 }
 
 fn check_transaction(ops: &[WriteOp]) -> Result<(), TableError> {
@@ -400,8 +429,10 @@ fn check_transaction(ops: &[WriteOp]) -> Result<(), TableError> {
         if !seen.insert(key.clone()) {
             return Err(invalid(format!("a transaction touches {key:?} more than once")));
         }
-        if let WriteOp::Update(update) = op {
-            check_update(update)?;
+        match op {
+            WriteOp::Put { item, .. } => check_item(item)?,
+            WriteOp::Update(update) => check_update(update)?,
+            WriteOp::Delete { .. } | WriteOp::Check { .. } => {}
         }
     }
     Ok(())
@@ -564,6 +595,7 @@ impl Table for DynamoTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        check_item(&item)?;
         let mut p = Placeholders::default();
         let condition = condition_expression(&condition, &mut p)?;
         self.client
@@ -629,10 +661,7 @@ impl Table for DynamoTable {
         let mut start = query.start_after.as_ref().map(to_attributes).transpose()?;
         let mut items = Vec::new();
         loop {
-            let remaining = match query.limit {
-                Some(limit) => Some(i32::try_from(limit as usize - items.len()).unwrap_or(i32::MAX)),
-                None => None,
-            };
+            let remaining = query.limit.map(|limit| i32::try_from(limit as usize - items.len()).unwrap_or(i32::MAX));
             let output = self
                 .client
                 .query()

@@ -43,14 +43,16 @@ use super::{
 
 /// Base table: `(PK, SK)` to the item serialised as JSON.
 const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
-/// GSI1 entries: `(GSI1PK, GSI1SK, PK, SK)`.
-const GSI1: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi1");
-/// GSI2 entries: `(GSI2PK, GSI2SK, PK, SK)`.
-const GSI2: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi2");
+
+/// A secondary index table: `(index PK, index SK, PK, SK)` to nothing.
+type IndexDefinition = TableDefinition<'static, (&'static str, &'static str, &'static str, &'static str), ()>;
+/// GSI1 entries.
+const GSI1: IndexDefinition = TableDefinition::new("gsi1");
+/// GSI2 entries.
+const GSI2: IndexDefinition = TableDefinition::new("gsi2");
 
 /// The two secondary indexes with their redb tables.
-const SECONDARY: [(Index, TableDefinition<(&str, &str, &str, &str), ()>); 2] =
-    [(Index::Gsi1, GSI1), (Index::Gsi2, GSI2)];
+const SECONDARY: [(Index, IndexDefinition); 2] = [(Index::Gsi1, GSI1), (Index::Gsi2, GSI2)];
 
 /// A [`Table`] stored in one redb file on local disk.
 ///
