@@ -79,10 +79,10 @@ pub fn derive_key(master: &[u8], purpose: &str) -> Vec<u8> {
 /// owner-only) on first start so tokens survive devserver restarts.
 pub fn local_master_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let path = dir.join("signing.key");
-    if let Ok(existing) = std::fs::read(&path) {
-        if existing.len() >= 32 {
-            return Ok(existing);
-        }
+    if let Ok(existing) = std::fs::read(&path)
+        && existing.len() >= 32
+    {
+        return Ok(existing);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
     let key = crate::crypto::random_token(48).into_bytes();
