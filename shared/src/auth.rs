@@ -38,6 +38,8 @@ pub struct AccessClaims {
     pub aud: String,
     /// Space-separated scopes; `*` for a full login session.
     pub scope: String,
+    /// When the user last proved their password (Unix seconds).
+    pub auth_time: i64,
 }
 
 /// Signs and verifies access tokens.
@@ -58,9 +60,18 @@ impl TokenKeys {
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
     }
 
-    /// Issues an access token for `user` in `session`, valid from `now`.
-    pub fn issue(&self, user: Uuid, session: &str, scope: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
+    /// Issues an access token for `user` in `session`, valid from `now`,
+    /// for a login made at `auth_time`.
+    pub fn issue(
+        &self,
+        user: Uuid,
+        session: &str,
+        scope: &str,
+        now: DateTime<Utc>,
+        auth_time: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
         let claims = AccessClaims {
+            auth_time: auth_time.timestamp(),
             sub: user.to_string(),
             sid: session.to_string(),
             iat: now.timestamp(),
@@ -122,15 +133,30 @@ impl Scopes {
     }
 }
 
+/// Which kind of credential authenticated a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A bearer access token of a login session.
+    AccessToken,
+    /// The web session cookie (state changes need the CSRF header).
+    Cookie,
+    /// A personal access token (`sdl_pat_...`) with this id.
+    PersonalAccessToken(String),
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The user acting.
     pub user_id: Uuid,
-    /// The session the credential belongs to.
+    /// The session the credential belongs to (login sessions only).
     pub session_id: String,
     /// What the credential may do.
     pub scopes: Scopes,
+    /// When the user last proved their password.
+    pub auth_time: DateTime<Utc>,
+    /// How the request was authenticated.
+    pub credential: Credential,
 }
 
 impl Principal {
@@ -163,7 +189,14 @@ impl FromRequestParts<AppState> for Principal {
         let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
         let claims = state.tokens.verify(token, state.clock.now())?;
         let user_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthenticated)?;
-        Ok(Principal { user_id, session_id: claims.sid, scopes: Scopes::parse(&claims.scope) })
+        let auth_time = DateTime::from_timestamp(claims.auth_time, 0).ok_or(ApiError::Unauthenticated)?;
+        Ok(Principal {
+            user_id,
+            session_id: claims.sid,
+            scopes: Scopes::parse(&claims.scope),
+            auth_time,
+            credential: Credential::AccessToken,
+        })
     }
 }
 
@@ -184,6 +217,32 @@ impl FromRequestParts<AppState> for MaybePrincipal {
     }
 }
 
+/// How recent a login must be for a sensitive change without the password.
+pub const RECENT_LOGIN: Duration = Duration::hours(1);
+
+/// Sensitive changes (email, password, MFA off, tokens) need the current
+/// password, or a login within the last hour. A wrong password is a 403.
+pub async fn require_recent_login(
+    principal: &Principal,
+    user: &crate::repo::users::UserRecord,
+    current_password: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    match (current_password, &user.password_hash) {
+        (Some(candidate), Some(hash)) => {
+            let (hash, candidate) = (crate::domain::PasswordHash::from_stored(hash.clone()), candidate.to_string());
+            let ok = tokio::task::spawn_blocking(move || hash.verify(&candidate))
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            if ok { Ok(()) } else { Err(ApiError::Forbidden("The current password is wrong.".into())) }
+        }
+        _ if now - principal.auth_time <= RECENT_LOGIN => Ok(()),
+        _ => {
+            Err(ApiError::Forbidden("This change needs the current password or a sign-in within the last hour.".into()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,7 +256,7 @@ mod tests {
     fn issued_tokens_verify_until_they_expire() {
         let keys = TokenKeys::new(&[7; 32]);
         let user = Uuid::now_v7();
-        let token = keys.issue(user, "s1", "*", now()).unwrap();
+        let token = keys.issue(user, "s1", "*", now(), now()).unwrap();
         assert_eq!(keys.verify(&token, now()).unwrap().sub, user.to_string());
         assert!(keys.verify(&token, now() + ACCESS_TOKEN_TTL).is_err());
     }
@@ -205,7 +264,7 @@ mod tests {
     #[test]
     fn wrong_key_and_alg_none_are_rejected() {
         let keys = TokenKeys::new(&[7; 32]);
-        let token = keys.issue(Uuid::now_v7(), "s1", "*", now()).unwrap();
+        let token = keys.issue(Uuid::now_v7(), "s1", "*", now(), now()).unwrap();
         assert!(TokenKeys::new(&[8; 32]).verify(&token, now()).is_err());
         // Same claims, `alg: none`, no signature.
         let claims = token.split('.').nth(1).unwrap();
@@ -224,6 +283,7 @@ mod tests {
             iss: ISSUER.into(),
             aud: "someone-else".into(),
             scope: "*".into(),
+            auth_time: now().timestamp(),
         };
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[7; 32])).unwrap();

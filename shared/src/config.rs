@@ -17,6 +17,8 @@ pub struct LambdaConfig {
     pub mail_from: String,
     /// `SUNDIAL_SIGNING_KEY_SECRET_ARN`: the Secrets Manager secret holding the master signing key.
     pub signing_key_secret_arn: String,
+    /// `SUNDIAL_APP_URL`: the web app's base URL, for links in mails.
+    pub app_url: String,
 }
 
 fn var(name: &str) -> anyhow::Result<String> {
@@ -31,6 +33,7 @@ impl LambdaConfig {
             bucket: var("SUNDIAL_BUCKET")?,
             mail_from: var("SUNDIAL_MAIL_FROM")?,
             signing_key_secret_arn: var("SUNDIAL_SIGNING_KEY_SECRET_ARN")?,
+            app_url: var("SUNDIAL_APP_URL")?,
         })
     }
 }

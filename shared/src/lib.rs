@@ -18,6 +18,8 @@ pub mod idempotency;
 pub mod keys;
 pub mod lambda;
 pub mod mail;
+pub mod mfa;
+pub mod one_time;
 pub mod openapi;
 pub mod pagination;
 pub mod repo;

@@ -30,6 +30,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Cursor signing.
     pub cursors: CursorCodec,
+    /// Base URL of the web app, for links in mails (`<appUrl>/reset-password?token=...`).
+    pub app_url: Arc<str>,
 }
 
 impl AppState {
@@ -49,7 +51,14 @@ impl AppState {
             clock,
             tokens: Arc::new(TokenKeys::new(&derive_key(master_key, "access-token"))),
             cursors: CursorCodec::new(derive_key(master_key, "cursor")),
+            app_url: Arc::from("http://127.0.0.1:3000"),
         }
+    }
+
+    /// Sets the web app's base URL used in mailed links.
+    pub fn with_app_url(mut self, app_url: &str) -> Self {
+        self.app_url = Arc::from(app_url.trim_end_matches('/'));
+        self
     }
 
     /// State on the AWS adapters, configured from the Lambda environment.

@@ -2,6 +2,8 @@
 //! random port over a fresh data directory, on the embedded table or on
 //! DynamoDB in the local emulator, and gives a client for it.
 
+pub mod identity;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -77,7 +79,7 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
 impl TestApp {
     /// An access token for `user`, as a login would issue.
     pub fn token_for(&self, user: Uuid) -> String {
-        self.state.tokens.issue(user, "test-session", "*", self.clock.now_utc()).expect("token")
+        self.state.tokens.issue(user, "test-session", "*", self.clock.now_utc(), self.clock.now_utc()).expect("token")
     }
 
     /// `POST` JSON.

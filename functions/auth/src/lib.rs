@@ -1,6 +1,12 @@
-//! The `auth` resource group (sessions and credentials). Its routes arrive with their
-//! issue; until then the function serves the common routes (`/v1/health`,
-//! `/v1/openapi.json`) so the deployment path is proven end to end.
+//! The `auth` resource group: sessions and credentials. This library holds
+//! the router so the Lambda, the devserver and the tests mount exactly the
+//! code that ships.
+
+mod email;
+mod mfa;
+mod password;
+mod sessions;
+mod tokens;
 
 use shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -8,6 +14,11 @@ use utoipa_axum::router::OpenApiRouter;
 /// The group's routes, documented.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(sessions::api())
+        .merge(tokens::api())
+        .merge(mfa::api())
+        .merge(password::api())
+        .merge(email::api())
 }
 
 /// The servable router of this group.

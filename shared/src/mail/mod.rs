@@ -6,6 +6,7 @@
 pub mod contract;
 pub mod outbox;
 pub mod ses;
+pub mod templates;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -2,6 +2,7 @@
 //! port, so there is exactly one version of every access pattern.
 
 pub mod organisations;
+pub mod sessions;
 pub mod users;
 
 use serde::Serialize;

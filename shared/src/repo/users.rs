@@ -33,6 +33,24 @@ pub struct UserRecord {
     /// `superadmin` or absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_role: Option<String>,
+    /// Locked by an administrator (`/lock`, `/deactivate`): cannot sign in.
+    #[serde(default)]
+    pub locked: bool,
+    /// Deactivated (`/deactivate`): cannot sign in until activated.
+    #[serde(default)]
+    pub deactivated: bool,
+    /// Consecutive failed sign-ins (reset on success).
+    #[serde(default)]
+    pub failed_logins: u32,
+    /// Temporary lock after repeated failures, until this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout_until: Option<DateTime<Utc>>,
+    /// Whether TOTP is enabled.
+    #[serde(default)]
+    pub mfa_enabled: bool,
+    /// When the password last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_changed_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -58,6 +76,12 @@ impl UserRecord {
             first_name: first_name.to_string(),
             last_name: last_name.to_string(),
             platform_role: None,
+            locked: false,
+            deactivated: false,
+            failed_logins: 0,
+            lockout_until: None,
+            mfa_enabled: false,
+            password_changed_at: None,
             created_at: now,
             updated_at: now,
             version: 1,
