@@ -20,7 +20,7 @@ use shared::table::embedded::EmbeddedTable;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use bootstrap::ensure_superadmin;
+pub use bootstrap::{Bootstrapped, ensure_superadmin};
 
 /// Every group's routes, merged.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -82,7 +82,7 @@ pub async fn serve(config: DevConfig) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let app = build(&config.data_dir, &format!("http://{addr}"), Arc::new(shared::clock::SystemClock))?;
     if let (Some(email), Some(password)) = (&config.bootstrap_email, &config.bootstrap_password) {
-        ensure_superadmin(&app.state, email, password).await?;
+        ensure_superadmin(app.state.table.as_ref(), app.state.clock.as_ref(), email, password).await?;
     }
     tokio::spawn(dev_routes::reminder_tick(app.state.clone()));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "Sundial devserver listening");
