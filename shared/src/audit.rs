@@ -36,7 +36,13 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         Ok(RequestMeta {
             request_id: header("x-request-id").unwrap_or_default(),
-            ip: parts.extensions.get::<ClientIp>().map(|ip| ip.0.clone()),
+            ip: parts.extensions.get::<ClientIp>().map(|ip| ip.0.clone()).or_else(|| {
+                // A plain socket server (devserver, tests) knows its peer directly.
+                parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|info| info.0.ip().to_string())
+            }),
             user_agent: header("user-agent").map(|ua| ua.chars().take(512).collect()),
         })
     }

@@ -1,7 +1,14 @@
-//! Authentication: who is calling. Access tokens are short-lived HS256 JWTs
-//! (algorithm pinned, issuer and audience checked, expiry checked against
-//! the `Clock`). The identity issue adds personal access tokens, cookies and
-//! API keys here, so every group authenticates in this one place.
+//! Authentication: who is calling, decided in this one place for every
+//! group. Credentials, in order of precedence:
+//!
+//! - `Authorization: Bearer <access token>`: a short-lived HS256 JWT
+//!   (algorithm pinned, issuer and audience checked, expiry checked against
+//!   the `Clock`) whose login session must still exist, so that logout and
+//!   revocation take effect at once (one GetItem per request);
+//! - `Authorization: Bearer sdl_pat_...`: a personal access token, looked up
+//!   by its hash, with the scopes it was granted;
+//! - the `sundial_session` cookie of a browser session; state-changing
+//!   methods also need the session's `X-CSRF-Token`.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -11,7 +18,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::crypto::{b64url, hmac_sha256};
 use crate::error::ApiError;
+use crate::repo::personal_tokens;
+use crate::repo::sessions::{self, SessionKind, SessionRecord};
 use crate::state::AppState;
 
 /// Issuer of every access token.
@@ -42,10 +52,11 @@ pub struct AccessClaims {
     pub auth_time: i64,
 }
 
-/// Signs and verifies access tokens.
+/// Signs and verifies access tokens, and derives refresh-token successors.
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    successor: Vec<u8>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -57,7 +68,22 @@ impl std::fmt::Debug for TokenKeys {
 impl TokenKeys {
     /// Keys from a secret of at least 32 bytes.
     pub fn new(secret: &[u8]) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            // A key of its own, so a successor can never pass as a signature.
+            successor: hmac_sha256(secret, b"sundial/refresh-successor"),
+        }
+    }
+
+    /// The refresh token that replaces `token` when it is used: derived, not
+    /// random, so that a retry within the grace period gets the same one
+    /// without it ever being stored. `None` when `token` is not shaped like
+    /// a session secret.
+    pub fn refresh_successor(&self, token: &str) -> Option<String> {
+        let (user, session) = sessions::parse_secret(token)?;
+        let secret = b64url(&hmac_sha256(&self.successor, token.as_bytes()));
+        Some(sessions::compose_secret(user, session, &secret))
     }
 
     /// Issues an access token for `user` in `session`, valid from `now`,
@@ -149,11 +175,13 @@ pub enum Credential {
 pub struct Principal {
     /// The user acting.
     pub user_id: Uuid,
-    /// The session the credential belongs to (login sessions only).
+    /// The login session the credential belongs to; empty for a personal
+    /// access token.
     pub session_id: String,
     /// What the credential may do.
     pub scopes: Scopes,
-    /// When the user last proved their password.
+    /// When the user last proved their password (the Unix epoch for a
+    /// personal access token, which therefore never counts as a recent login).
     pub auth_time: DateTime<Utc>,
     /// How the request was authenticated.
     pub credential: Credential,
@@ -176,27 +204,162 @@ impl Principal {
     }
 }
 
+/// Name of the browser session cookie.
+pub const SESSION_COOKIE: &str = "sundial_session";
+/// Header carrying the CSRF token of a cookie session.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The `Set-Cookie` value establishing a browser session: HttpOnly (no
+/// script can read it), Secure, SameSite=Lax, for the whole API.
+pub fn session_cookie(value: &str, max_age: Duration) -> String {
+    cookie::Cookie::build((SESSION_COOKIE, value.to_string()))
+        .http_only(true)
+        .secure(true)
+        .same_site(cookie::SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age.num_seconds()))
+        .build()
+        .to_string()
+}
+
+/// The `Set-Cookie` value removing the browser session cookie.
+pub fn clear_session_cookie() -> String {
+    cookie::Cookie::build((SESSION_COOKIE, ""))
+        .http_only(true)
+        .secure(true)
+        .same_site(cookie::SameSite::Lax)
+        .path("/")
+        .removal()
+        .build()
+        .to_string()
+}
+
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+fn session_cookie_value(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+/// Whether the request changes state (and so needs CSRF proof with a cookie).
+fn is_state_changing(method: &axum::http::Method) -> bool {
+    !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS)
+}
+
+/// Compares two hashes of secrets in constant time. The inputs are hashes,
+/// so timing could at most reveal a prefix of a hash, never of the secret;
+/// the constant-time loop just removes the question.
+pub fn hashes_match(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A live session (not ended, not expired) of `user`, recording activity.
+async fn live_session(
+    state: &AppState,
+    user: Uuid,
+    session: Uuid,
+    now: DateTime<Utc>,
+) -> Result<SessionRecord, ApiError> {
+    let record = sessions::get(state.table.as_ref(), user, session).await?.ok_or(ApiError::Unauthenticated)?;
+    if record.is_expired(now) {
+        return Err(ApiError::Unauthenticated);
+    }
+    sessions::touch(state.table.as_ref(), &record, now).await?;
+    Ok(record)
+}
+
+async fn from_access_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let now = state.clock.now();
+    let claims = state.tokens.verify(token, now)?;
+    let user_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthenticated)?;
+    let session_id = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::Unauthenticated)?;
+    let auth_time = DateTime::from_timestamp(claims.auth_time, 0).ok_or(ApiError::Unauthenticated)?;
+    let session = live_session(state, user_id, session_id, now).await?;
+    if session.kind != SessionKind::Bearer {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(Principal {
+        user_id,
+        session_id: claims.sid,
+        scopes: Scopes::parse(&claims.scope),
+        auth_time,
+        credential: Credential::AccessToken,
+    })
+}
+
+async fn from_personal_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let record = personal_tokens::find_by_token(state.table.as_ref(), token).await?.ok_or(ApiError::Unauthenticated)?;
+    if record.is_expired(state.clock.now()) {
+        return Err(ApiError::Unauthenticated);
+    }
+    // Locking or deactivating ends the user's sessions; tokens are not
+    // sessions (a password change keeps them), so they check the user.
+    let user = crate::repo::users::get(state.table.as_ref(), record.user_id).await?;
+    if !user.is_some_and(|u| !u.locked && !u.deactivated && !u.deleting) {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(Principal {
+        user_id: record.user_id,
+        session_id: String::new(),
+        scopes: Scopes::Only(record.scopes),
+        auth_time: DateTime::<Utc>::UNIX_EPOCH,
+        credential: Credential::PersonalAccessToken(record.id.to_string()),
+    })
+}
+
+async fn from_cookie(state: &AppState, parts: &Parts, value: &str) -> Result<Principal, ApiError> {
+    let now = state.clock.now();
+    let (user_id, session_id) = sessions::parse_secret(value).ok_or(ApiError::Unauthenticated)?;
+    let session = sessions::get(state.table.as_ref(), user_id, session_id).await?.ok_or(ApiError::Unauthenticated)?;
+    if session.kind != SessionKind::Cookie
+        || session.is_expired(now)
+        || !hashes_match(&session.secret_hash, &sessions::hash_secret(value))
+    {
+        return Err(ApiError::Unauthenticated);
+    }
+    if is_state_changing(&parts.method) {
+        let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let expected = session.csrf_hash.as_deref().unwrap_or("");
+        if presented.is_empty() || !hashes_match(expected, &sessions::hash_secret(presented)) {
+            return Err(ApiError::Forbidden("This request needs the session's X-CSRF-Token header.".into()));
+        }
+    }
+    sessions::touch(state.table.as_ref(), &session, now).await?;
+    Ok(Principal {
+        user_id,
+        session_id: session_id.to_string(),
+        scopes: Scopes::All,
+        auth_time: session.auth_time,
+        credential: Credential::Cookie,
+    })
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
-        let claims = state.tokens.verify(token, state.clock.now())?;
-        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthenticated)?;
-        let auth_time = DateTime::from_timestamp(claims.auth_time, 0).ok_or(ApiError::Unauthenticated)?;
-        Ok(Principal {
-            user_id,
-            session_id: claims.sid,
-            scopes: Scopes::parse(&claims.scope),
-            auth_time,
-            credential: Credential::AccessToken,
-        })
+        if let Some(token) = bearer(parts) {
+            return if token.starts_with(personal_tokens::PREFIX) {
+                from_personal_token(state, token).await
+            } else {
+                from_access_token(state, token).await
+            };
+        }
+        if let Some(value) = session_cookie_value(parts) {
+            return from_cookie(state, parts, &value).await;
+        }
+        Err(ApiError::Unauthenticated)
     }
 }
 
@@ -209,7 +372,7 @@ impl FromRequestParts<AppState> for MaybePrincipal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if parts.headers.contains_key(header::AUTHORIZATION) {
+        if parts.headers.contains_key(header::AUTHORIZATION) || session_cookie_value(parts).is_some() {
             Principal::from_request_parts(parts, state).await.map(|p| MaybePrincipal(Some(p)))
         } else {
             Ok(MaybePrincipal(None))
@@ -288,6 +451,34 @@ mod tests {
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[7; 32])).unwrap();
         assert!(keys.verify(&token, now()).is_err());
+    }
+
+    #[test]
+    fn refresh_successors_are_deterministic_and_keyed() {
+        let keys = TokenKeys::new(&[7; 32]);
+        let token = sessions::new_secret(Uuid::now_v7(), Uuid::now_v7());
+        let next = keys.refresh_successor(&token).unwrap();
+        assert_eq!(keys.refresh_successor(&token).unwrap(), next, "same input, same successor");
+        assert_ne!(next, token);
+        assert_eq!(sessions::parse_secret(&next), sessions::parse_secret(&token), "same session");
+        assert_ne!(TokenKeys::new(&[8; 32]).refresh_successor(&token).unwrap(), next, "bound to the key");
+        assert!(keys.refresh_successor("garbage").is_none());
+    }
+
+    #[test]
+    fn the_session_cookie_is_http_only_secure_and_lax() {
+        let cookie = session_cookie("abc", Duration::days(30));
+        for part in ["sundial_session=abc", "HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
+            assert!(cookie.contains(part), "{cookie} lacks {part}");
+        }
+        assert!(clear_session_cookie().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn hashes_match_only_when_equal() {
+        assert!(hashes_match("abcd", "abcd"));
+        assert!(!hashes_match("abcd", "abce"));
+        assert!(!hashes_match("abcd", "abc"));
     }
 
     #[test]

@@ -96,7 +96,14 @@ async fn handle(state: AppState, raw_key: HeaderValue, req: Request, next: Next)
     let body = to_bytes(body, usize::MAX)
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a response body: {e}")))?;
-    let storable = !parts.status.is_server_error() && body.len() <= MAX_STORED_BODY;
+    // A response carrying a secret (`Cache-Control: no-store`: tokens shown
+    // once) is never written to the table; the key is released instead.
+    let no_store = parts
+        .headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")));
+    let storable = !parts.status.is_server_error() && body.len() <= MAX_STORED_BODY && !no_store;
     if storable {
         let mut headers = serde_json::Map::new();
         for name in REPLAYED_HEADERS {

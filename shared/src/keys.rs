@@ -8,12 +8,55 @@
 //! | email guard      | `EMAIL#<email>`       | `EMAIL`            |                     |                 |
 //! | audit entry      | `AUDIT#<orgId>`/`AUDIT#PLATFORM` | `<at>#<entryId>` | `AUDITBY#<actorId>` | `<at>#<entryId>` |
 //! | idempotency rec. | `IDEM#<scope>#<key>`  | `IDEM`             |                     |                 |
+//! | one-time token   | `ONETIME#<sha256>`    | `ONETIME`          |                     |                 |
+//! | TOTP config      | `USER#<userId>`       | `MFA#TOTP`         |                     |                 |
+//! | backup code      | `USER#<userId>`       | `MFA#BACKUP#<sha256>` |                  |                 |
+//! | email change req.| `USER#<userId>`       | `EMAILCHANGE`      |                     |                 |
+//! | org structure unit | `ORG#<orgId>`       | `GROUP#`/`DEPT#`/`LOC#`/`SECGROUP#<unitId>` |  |        |
+//! | unit relation    | `ORG#<orgId>`         | `REL#<KIND>#<unitId>#MEMBER`/`HEAD`/`STAFF#<userId>` | GSI2 `USERREL#<userId>` | `ORG#<orgId>#<SK>` |
+//! | org link         | `ORG#<orgId>`         | `LINK#<linkId>`    | GSI2 `LINKS#<orgId>#<scope>` | `<order:010>#<linkId>` |
+//! | invitation text  | `ORG#<orgId>`         | `INVTEXT`          |                     |                 |
+//! | calendar event   | `CAL#<ownerId>`       | `EVENT#<eventId>`  |                     |                 |
+//! | event occurrence | `CAL#<ownerId>`       | `EVENT#<seriesId>#OCC#<originalStart compact>` |    |                 |
+//! | event attendee   | `CAL#<ownerId>`       | `ATTENDEE#<eventId>#<userId>` | `ATTENDEE#<userId>` | `EVENT#<eventId>` |
+//! | event id ref.    | `EVENTREF#<eventId>`  | `EVENTREF`         |                     |                 |
+//! | event template   | `TEMPLATE#<templateId>` | `TEMPLATE`       | `TEMPLATES#USER#<userId>`/`TEMPLATES#ORG#<orgId>` | `TEMPLATE#<templateId>` |
+//!
+//! Memberships also carry GSI2 `ORGROLE#<orgId>#<role>` / `MEMBER#<userId>`.
+//! Anything stored outside `ORG#<orgId>` that belongs to the organisation is
+//! named from an item inside it by `companionPK`/`companionSK`, so deleting
+//! the organisation (which walks its partition) deletes it too.
 //!
 //! - list organisations (superadmin): Query GSI1 `ORGS`.
 //! - members of an organisation: Query PK `ORG#<id>`, SK begins_with `MEMBER#`.
 //! - organisations of a user: Query GSI1 `USER#<id>`.
 //! - audit of an organisation in a time window: Query PK `AUDIT#<id>`, SK between.
 //! - audit by actor: Query GSI1 `AUDITBY#<id>`.
+//! - preferences / followers / planners / contacts / attachments of a user:
+//!   Query PK `USER#<id>`, SK begins_with `PREF#` / `FOLLOWER#` / `PLANNER#` /
+//!   `CONTACT#` / `ATTACH#`; everything a user owns: Query PK `USER#<id>`.
+//! - what a user or organisation follows: Query GSI1 `FOLLOWS#<type>#<id>`.
+//! - the members a planner plans for: Query GSI1 `PLANS#<plannerId>`.
+//! - the session of an access token, cookie or refresh token: GetItem
+//!   `USER#<userId>` / `SESSION#<sessionId>` (both ids travel in the credential;
+//!   its secret is checked against the hash on the item).
+//! - sessions of a user (list, revoke all): Query PK `USER#<id>`, SK begins_with `SESSION#`.
+//! - personal access tokens of a user: Query PK `USER#<id>`, SK begins_with `PAT#`.
+//! - a presented personal access token: GetItem `PATHASH#<sha256 of the token>`.
+//! - a mailed one-time token: Get `ONETIME#<sha256 of the token>` (never stored in plain).
+//! - a user's backup codes (to replace them): Query PK `USER#<id>`, SK begins_with `MFA#BACKUP#`.
+//! - units of one kind: Query PK `ORG#<id>`, SK begins_with `GROUP#` (`DEPT#`, `LOC#`, `SECGROUP#`).
+//! - members / heads / staff of a unit: Query PK `ORG#<id>`, SK begins_with `REL#<KIND>#<unitId>#<REL>#`.
+//! - a user's unit relations in an organisation: Query GSI2 `USERREL#<userId>`, SK begins_with `ORG#<orgId>#`.
+//! - a calendar window: Query PK `CAL#<ownerId>`, SK begins_with `EVENT#` (series, one-off
+//!   events and their per-occurrence items, so the cost grows with that calendar only);
+//!   events a user attends: Query GSI1 `ATTENDEE#<userId>`, then Get/Query their events.
+//! - an event by id (its owner is not in the URL): Get `EVENTREF#<id>` for the owner, then Get the event.
+//! - a template by id: Get `TEMPLATE#<id>`; templates of a user / an organisation: Query GSI1
+//!   `TEMPLATES#USER#<id>` / `TEMPLATES#ORG#<id>`.
+//! - members of an organisation with one role: Query GSI2 `ORGROLE#<orgId>#<role>`.
+//! - links of a scope in order: Query GSI2 `LINKS#<orgId>#<scope>` (`ORG`, `DEPT#<id>`, `LOC#<id>`, `USER#<id>`).
+//! - everything of an organisation (deletion): Query PK `ORG#<id>`.
 //!
 //! Timestamps in sort keys are RFC 3339 UTC with fixed millisecond precision
 //! so that byte order is time order. Every item carries `entityType`.
@@ -83,6 +126,187 @@ pub fn idempotency_pk(scope: &str, key: &str) -> String {
 /// Sort key of an idempotency record.
 pub const IDEMPOTENCY_SK: &str = "IDEM";
 
+/// `ONETIME#<sha256>`: a mailed one-time token, keyed by its hash.
+pub fn one_time_pk(token_hash: &str) -> String {
+    format!("ONETIME#{token_hash}")
+}
+/// Sort key of a one-time token.
+pub const ONE_TIME_SK: &str = "ONETIME";
+
+/// Sort key (under `USER#<id>`) of a user's TOTP configuration.
+pub const MFA_TOTP_SK: &str = "MFA#TOTP";
+/// Prefix of backup-code sort keys (under `USER#<id>`).
+pub const BACKUP_CODE_PREFIX: &str = "MFA#BACKUP#";
+/// `MFA#BACKUP#<sha256>`
+pub fn backup_code_sk(code_hash: &str) -> String {
+    format!("{BACKUP_CODE_PREFIX}{code_hash}")
+}
+
+/// Sort key (under `USER#<id>`) of a user's pending email change.
+pub const EMAIL_CHANGE_SK: &str = "EMAILCHANGE";
+
+/// GSI2 partition of an organisation's members with one role: `ORGROLE#<orgId>#<role>`.
+pub fn org_role_gsi2pk(org: Uuid, role: &str) -> String {
+    format!("ORGROLE#{org}#{role}")
+}
+
+/// Sort key of a structure unit: `<KIND>#<unitId>` (`GROUP`, `DEPT`, `LOC`, `SECGROUP`).
+pub fn unit_sk(kind: &str, unit: Uuid) -> String {
+    format!("{kind}#{unit}")
+}
+/// Sort-key prefix of every unit of one kind: `<KIND>#`.
+pub fn unit_prefix(kind: &str) -> String {
+    format!("{kind}#")
+}
+/// Sort-key prefix of every relation of one unit: `REL#<KIND>#<unitId>#`.
+pub fn unit_relations_prefix(kind: &str, unit: Uuid) -> String {
+    format!("REL#{kind}#{unit}#")
+}
+/// Sort-key prefix of one relation of a unit: `REL#<KIND>#<unitId>#<REL>#`.
+pub fn relation_prefix(kind: &str, unit: Uuid, relation: &str) -> String {
+    format!("REL#{kind}#{unit}#{relation}#")
+}
+/// `REL#<KIND>#<unitId>#<REL>#<userId>`
+pub fn relation_sk(kind: &str, unit: Uuid, relation: &str, user: Uuid) -> String {
+    format!("{}{user}", relation_prefix(kind, unit, relation))
+}
+/// GSI2 partition of a user's unit relations: `USERREL#<userId>`.
+pub fn user_relations_gsi2pk(user: Uuid) -> String {
+    format!("USERREL#{user}")
+}
+/// GSI2 sort key of a relation: `ORG#<orgId>#<relation SK>`.
+pub fn user_relation_gsi2sk(org: Uuid, relation_sk: &str) -> String {
+    format!("ORG#{org}#{relation_sk}")
+}
+
+/// Prefix of link sort keys.
+pub const LINK_PREFIX: &str = "LINK#";
+/// `LINK#<linkId>`
+pub fn link_sk(link: Uuid) -> String {
+    format!("{LINK_PREFIX}{link}")
+}
+/// GSI2 partition of the links of one scope: `LINKS#<orgId>#<scope>`.
+pub fn links_gsi2pk(org: Uuid, scope: &str) -> String {
+    format!("LINKS#{org}#{scope}")
+}
+/// GSI2 sort key of a link: its order, zero-padded so byte order is numeric order.
+pub fn link_gsi2sk(order: u32, link: Uuid) -> String {
+    format!("{order:010}#{link}")
+}
+
+/// Sort key (under `ORG#<id>`) of the organisation's invitation text.
+pub const INVITATION_TEXT_SK: &str = "INVTEXT";
+/// Attributes naming an item outside `ORG#<id>` deleted with its owner item.
+pub const COMPANION_PK: &str = "companionPK";
+/// See [`COMPANION_PK`].
+pub const COMPANION_SK: &str = "companionSK";
+
+/// Prefix of login-session sort keys.
+pub const SESSION_PREFIX: &str = "SESSION#";
+/// `SESSION#<sessionId>` (under `USER#<userId>`).
+pub fn session_sk(session: Uuid) -> String {
+    format!("{SESSION_PREFIX}{session}")
+}
+
+/// Prefix of personal-access-token sort keys.
+pub const PAT_PREFIX: &str = "PAT#";
+/// `PAT#<tokenId>` (under `USER#<userId>`).
+pub fn pat_sk(token: Uuid) -> String {
+    format!("{PAT_PREFIX}{token}")
+}
+/// `PATHASH#<sha256 hex>`: finds a presented personal access token.
+pub fn pat_hash_pk(hash: &str) -> String {
+    format!("PATHASH#{hash}")
+}
+/// Sort key of a personal-access-token lookup item.
+pub const PAT_HASH_SK: &str = "PATHASH";
+
+/// Prefix of preference sort keys.
+pub const PREF_PREFIX: &str = "PREF#";
+/// `PREF#<key>`
+pub fn pref_sk(key: &str) -> String {
+    format!("{PREF_PREFIX}{key}")
+}
+
+/// Prefix of follower sort keys.
+pub const FOLLOWER_PREFIX: &str = "FOLLOWER#";
+/// `FOLLOWER#<type>#<followerId>`
+pub fn follower_sk(follower_type: &str, follower: Uuid) -> String {
+    format!("{FOLLOWER_PREFIX}{follower_type}#{follower}")
+}
+/// `FOLLOWS#<type>#<followerId>`: everything one follower follows.
+pub fn follows_gsi1pk(follower_type: &str, follower: Uuid) -> String {
+    format!("FOLLOWS#{follower_type}#{follower}")
+}
+
+/// Prefix of planner-link sort keys.
+pub const PLANNER_PREFIX: &str = "PLANNER#";
+/// `PLANNER#<plannerId>`
+pub fn planner_sk(planner: Uuid) -> String {
+    format!("{PLANNER_PREFIX}{planner}")
+}
+/// `PLANS#<plannerId>`: the members one planner plans for.
+pub fn plans_gsi1pk(planner: Uuid) -> String {
+    format!("PLANS#{planner}")
+}
+
+/// Prefix of contact sort keys.
+pub const CONTACT_PREFIX: &str = "CONTACT#";
+/// `CONTACT#<contactId>`
+pub fn contact_sk(contact: Uuid) -> String {
+    format!("{CONTACT_PREFIX}{contact}")
+}
+
+/// Prefix of attachment sort keys.
+pub const ATTACHMENT_PREFIX: &str = "ATTACH#";
+/// `ATTACH#<attachmentId>`
+pub fn attachment_sk(attachment: Uuid) -> String {
+    format!("{ATTACHMENT_PREFIX}{attachment}")
+}
+
+/// `CAL#<ownerId>`: one person's calendar.
+pub fn calendar_pk(owner: Uuid) -> String {
+    format!("CAL#{owner}")
+}
+/// Prefix of every event sort key (series, one-off events, occurrences).
+pub const EVENT_PREFIX: &str = "EVENT#";
+/// `EVENT#<eventId>`
+pub fn event_sk(event: Uuid) -> String {
+    format!("{EVENT_PREFIX}{event}")
+}
+/// `EVENT#<seriesId>#OCC#<originalStart>` (`20260329T063000Z`, or `20260329` all-day).
+pub fn occurrence_sk(series: Uuid, original_start: &str) -> String {
+    format!("{EVENT_PREFIX}{series}#OCC#{original_start}")
+}
+/// `ATTENDEE#<eventId>#<userId>`: the attendance of a user, in the owner's calendar.
+pub fn attendee_sk(event: Uuid, user: Uuid) -> String {
+    format!("ATTENDEE#{event}#{user}")
+}
+/// `ATTENDEE#<userId>`: GSI1 partition of the events a user attends.
+pub fn attendee_gsi1pk(user: Uuid) -> String {
+    format!("ATTENDEE#{user}")
+}
+/// `EVENTREF#<eventId>`: where an event lives.
+pub fn event_ref_pk(event: Uuid) -> String {
+    format!("EVENTREF#{event}")
+}
+/// Sort key of an event reference.
+pub const EVENT_REF_SK: &str = "EVENTREF";
+/// `TEMPLATE#<templateId>`
+pub fn template_pk(template: Uuid) -> String {
+    format!("TEMPLATE#{template}")
+}
+/// Sort key of a template.
+pub const TEMPLATE_SK: &str = "TEMPLATE";
+/// `TEMPLATES#USER#<userId>`: GSI1 partition of a user's templates.
+pub fn user_templates_gsi1pk(user: Uuid) -> String {
+    format!("TEMPLATES#USER#{user}")
+}
+/// `TEMPLATES#ORG#<orgId>`: GSI1 partition of an organisation's templates.
+pub fn org_templates_gsi1pk(org: Uuid) -> String {
+    format!("TEMPLATES#ORG#{org}")
+}
+
 /// A sortable timestamp: RFC 3339 UTC with milliseconds (`2026-03-29T06:30:00.000Z`).
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -101,6 +325,54 @@ mod tests {
         assert_eq!(email_pk("ada@example.com"), "EMAIL#ada@example.com");
         assert_eq!(audit_pk(None), "AUDIT#PLATFORM");
         assert_eq!(idempotency_pk("abc", "k1"), "IDEM#abc#k1");
+        assert_eq!(pref_sk("theme"), "PREF#theme");
+        assert_eq!(follower_sk("user", id), "FOLLOWER#user#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(follows_gsi1pk("organisation", id), "FOLLOWS#organisation#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(planner_sk(id), "PLANNER#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(plans_gsi1pk(id), "PLANS#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(contact_sk(id), "CONTACT#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(attachment_sk(id), "ATTACH#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(session_sk(id), "SESSION#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(pat_sk(id), "PAT#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(pat_hash_pk("ab12"), "PATHASH#ab12");
+        assert_eq!(one_time_pk("ab12"), "ONETIME#ab12");
+        assert_eq!(ONE_TIME_SK, "ONETIME");
+        assert_eq!(MFA_TOTP_SK, "MFA#TOTP");
+        assert_eq!(backup_code_sk("ab12"), "MFA#BACKUP#ab12");
+        assert!(backup_code_sk("ab12").starts_with(BACKUP_CODE_PREFIX));
+        assert_eq!(EMAIL_CHANGE_SK, "EMAILCHANGE");
+        assert_eq!(org_role_gsi2pk(id, "owner"), "ORGROLE#0190f3a8-0000-7000-8000-000000000001#owner");
+        assert_eq!(unit_sk("GROUP", id), "GROUP#0190f3a8-0000-7000-8000-000000000001");
+        assert!(unit_sk("SECGROUP", id).starts_with(&unit_prefix("SECGROUP")));
+        assert!(!unit_sk("SECGROUP", id).starts_with(&unit_prefix("GROUP")));
+        assert_eq!(
+            relation_sk("DEPT", id, "HEAD", id),
+            "REL#DEPT#0190f3a8-0000-7000-8000-000000000001#HEAD#0190f3a8-0000-7000-8000-000000000001"
+        );
+        assert!(relation_sk("DEPT", id, "HEAD", id).starts_with(&unit_relations_prefix("DEPT", id)));
+        assert_eq!(user_relations_gsi2pk(id), "USERREL#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(user_relation_gsi2sk(id, "REL#x"), "ORG#0190f3a8-0000-7000-8000-000000000001#REL#x");
+        assert_eq!(link_sk(id), "LINK#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(links_gsi2pk(id, "ORG"), "LINKS#0190f3a8-0000-7000-8000-000000000001#ORG");
+        assert_eq!(link_gsi2sk(7, id), "0000000007#0190f3a8-0000-7000-8000-000000000001");
+        assert!(link_gsi2sk(9, id) < link_gsi2sk(10, id));
+        assert_eq!(INVITATION_TEXT_SK, "INVTEXT");
+        assert_eq!(calendar_pk(id), "CAL#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(event_sk(id), "EVENT#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(
+            occurrence_sk(id, "20260329T063000Z"),
+            "EVENT#0190f3a8-0000-7000-8000-000000000001#OCC#20260329T063000Z"
+        );
+        assert!(occurrence_sk(id, "20260329").starts_with(&event_sk(id)));
+        assert_eq!(
+            attendee_sk(id, id),
+            "ATTENDEE#0190f3a8-0000-7000-8000-000000000001#0190f3a8-0000-7000-8000-000000000001"
+        );
+        assert_eq!(attendee_gsi1pk(id), "ATTENDEE#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(event_ref_pk(id), "EVENTREF#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(template_pk(id), "TEMPLATE#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(user_templates_gsi1pk(id), "TEMPLATES#USER#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(org_templates_gsi1pk(id), "TEMPLATES#ORG#0190f3a8-0000-7000-8000-000000000001");
         let at = DateTime::parse_from_rfc3339("2026-03-29T06:30:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(audit_sk(at, id), "2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001");
     }

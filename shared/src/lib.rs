@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod authz_org;
 pub mod aws;
 pub mod blobs;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod keys;
 pub mod lambda;
 pub mod mail;
 pub mod mfa;
+pub mod odata;
 pub mod one_time;
 pub mod openapi;
 pub mod pagination;

@@ -1,2 +1,120 @@
-//! Helpers for tests that sign in through HTTP. (Owned by the sessions work
-//! of the identity issue.)
+//! Helpers for tests that sign in through HTTP: every group's tests get
+//! their callers the way real clients do, so a session always exists behind
+//! an access token. (Owned by the sessions work of the identity issue; the
+//! signatures here are stable.)
+
+use reqwest::Response;
+use serde_json::{Value, json};
+use shared::repo::sessions::{self, SessionKind, SessionRecord};
+use uuid::Uuid;
+
+use crate::{ClockExt, TestApp, sign_up_body};
+
+/// The password every helper-made account has (see [`sign_up_body`]).
+pub const PASSWORD: &str = "correct horse battery";
+
+/// What `POST /v1/auth/token` returned.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// The bearer access token.
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// The whole response body (`expiresIn`, `tokenType`, `user`).
+    pub body: Value,
+}
+
+impl Tokens {
+    fn from_body(body: Value) -> Self {
+        let field = |name: &str| body[name].as_str().unwrap_or_else(|| panic!("{name} in {body}")).to_string();
+        Tokens { access_token: field("accessToken"), refresh_token: field("refreshToken"), body }
+    }
+
+    /// The signed-in user's id.
+    pub fn user_id(&self) -> Uuid {
+        Uuid::parse_str(self.body["user"]["id"].as_str().expect("user.id")).expect("uuid")
+    }
+}
+
+/// What `POST /v1/auth/cookie` returned.
+#[derive(Debug, Clone)]
+pub struct CookieSession {
+    /// The `Cookie` request header value (`sundial_session=...`).
+    pub cookie: String,
+    /// The `X-CSRF-Token` value for state-changing requests.
+    pub csrf_token: String,
+    /// The whole response body (`user`, `csrfToken`).
+    pub body: Value,
+}
+
+/// `POST /v1/auth/token` with these credentials (and an MFA code); the raw response.
+pub async fn try_sign_in(app: &TestApp, email: &str, password: &str, mfa_code: Option<&str>) -> Response {
+    let mut body = json!({"email": email, "password": password});
+    if let Some(code) = mfa_code {
+        body["mfaCode"] = code.into();
+    }
+    app.post("/v1/auth/token", &body, None).await
+}
+
+/// Signs in; panics unless it succeeds.
+pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> Tokens {
+    sign_in_with_mfa(app, email, password, None).await
+}
+
+/// Signs in with a second factor; panics unless it succeeds.
+pub async fn sign_in_with_mfa(app: &TestApp, email: &str, password: &str, mfa_code: Option<&str>) -> Tokens {
+    let response = try_sign_in(app, email, password, mfa_code).await;
+    let status = response.status();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(status, 200, "sign-in failed: {body}");
+    Tokens::from_body(body)
+}
+
+/// Signs in for a browser session; panics unless it succeeds.
+pub async fn cookie_sign_in(app: &TestApp, email: &str, password: &str) -> CookieSession {
+    let response = app.post("/v1/auth/cookie", &json!({"email": email, "password": password}), None).await;
+    assert_eq!(response.status(), 200, "cookie sign-in failed");
+    let set_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("sundial_session="))
+        .expect("a sundial_session cookie")
+        .to_string();
+    let cookie = set_cookie.split(';').next().expect("cookie pair").to_string();
+    let body: Value = response.json().await.expect("json");
+    let csrf_token = body["csrfToken"].as_str().expect("csrfToken").to_string();
+    CookieSession { cookie, csrf_token, body }
+}
+
+/// Signs up an organisation whose owner has `email` (password [`PASSWORD`])
+/// and signs the owner in: `(organisation id, user id, access token)`.
+pub async fn signed_up_owner_as(app: &TestApp, org_name: &str, email: &str) -> (Uuid, Uuid, String) {
+    let response = app.post("/v1/public/organisations", &sign_up_body(org_name, email), None).await;
+    assert_eq!(response.status(), 201, "sign-up failed");
+    let body: Value = response.json().await.expect("json");
+    let org = Uuid::parse_str(body["organisation"]["id"].as_str().expect("organisation.id")).expect("uuid");
+    let user = Uuid::parse_str(body["user"]["id"].as_str().expect("user.id")).expect("uuid");
+    let tokens = sign_in(app, email, PASSWORD).await;
+    (org, user, tokens.access_token)
+}
+
+/// A fresh organisation with a fresh owner (unique email), signed in:
+/// `(organisation id, user id, access token)`.
+pub async fn signed_up_owner(app: &TestApp) -> (Uuid, Uuid, String) {
+    let email = format!("owner-{}@example.com", Uuid::now_v7().simple());
+    signed_up_owner_as(app, "Sunrise Care", &email).await
+}
+
+/// An access token for `user` in a new session written straight to the
+/// table (for users that cannot sign in over HTTP, e.g. without a password).
+/// Prefer [`sign_in`] where possible.
+pub async fn session_token(app: &TestApp, user: Uuid) -> String {
+    let now = app.clock.now_utc();
+    let session =
+        SessionRecord::new(user, SessionKind::Bearer, now, sessions::hash_secret(&Uuid::now_v7().to_string()));
+    let op = sessions::create_op(&session).expect("session item");
+    app.state.table.transact_write(vec![op]).await.expect("store session");
+    app.state.tokens.issue(user, &session.id.to_string(), "*", now, now).expect("token")
+}

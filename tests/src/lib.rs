@@ -77,9 +77,10 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
-    /// An access token for `user`, as a login would issue.
-    pub fn token_for(&self, user: Uuid) -> String {
-        self.state.tokens.issue(user, "test-session", "*", self.clock.now_utc(), self.clock.now_utc()).expect("token")
+    /// An access token for `user` in a new login session (the auth extractor
+    /// checks that the session exists, so a bare signed token is not enough).
+    pub async fn token_for(&self, user: Uuid) -> String {
+        identity::session_token(self, user).await
     }
 
     /// `POST` JSON.

@@ -29,7 +29,7 @@ async fn sign_up_creates_the_organisation_and_its_owner(app: TestApp) {
 
     // The owner reads it back.
     let owner = Uuid::parse_str(body["user"]["id"].as_str().unwrap()).unwrap();
-    let read = app.get(&location, Some(&app.token_for(owner))).await;
+    let read = app.get(&location, Some(&app.token_for(owner).await)).await;
     assert_eq!(read.status(), 200);
     assert_eq!(read.headers()["etag"], "\"1\"");
     let org: serde_json::Value = read.json().await.unwrap();
@@ -99,7 +99,7 @@ async fn organisations_are_invisible_to_other_tenants(app: TestApp) {
     let b = app.sign_up("B", "b@example.com").await;
     let a_org = a["organisation"]["id"].as_str().unwrap();
     let b_owner = Uuid::parse_str(b["user"]["id"].as_str().unwrap()).unwrap();
-    let b_token = app.token_for(b_owner);
+    let b_token = app.token_for(b_owner).await;
 
     let response = app.get(&format!("/v1/organisations/{a_org}"), Some(&b_token)).await;
     assert_eq!(response.status(), 404, "another tenant's id answers 404, not 403");
@@ -119,7 +119,7 @@ async fn reading_needs_a_valid_unexpired_token(app: TestApp) {
     assert_eq!(anonymous.status(), 401);
     assert_eq!(problem(anonymous).await["code"], "unauthenticated");
 
-    let token = app.token_for(owner);
+    let token = app.token_for(owner).await;
     let mut tampered = token.clone();
     tampered.pop();
     tampered.push(if token.ends_with('A') { 'B' } else { 'A' });

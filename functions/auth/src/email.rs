@@ -1,9 +1,382 @@
-//! Routes for email verification and email change.
+//! Routes for email verification and email change (seeds 001 and 003).
+//!
+//! A change of address is a request first: it needs the password (and the
+//! second factor when MFA is on), mails a one-time link to the new address
+//! and a notice to the old one, and only the link swaps the address. The
+//! swap moves the uniqueness guard (`EMAIL#<address>`) and updates the user
+//! in one transaction, so two accounts can never end up with one address.
 
-use shared::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use shared::audit::RequestMeta;
+use shared::auth::{Principal, require_recent_login};
+use shared::domain::Email;
+use shared::error::Problem;
+use shared::extract::Json;
+use shared::keys;
+use shared::mail::templates::{self, Recipient, SecurityEvent};
+use shared::one_time::{self, Purpose};
+use shared::repo::users::{self, User};
+use shared::repo::{from_item, to_item};
+use shared::table::{Condition, Item, Key, WriteOp};
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+
+use crate::password::{audit, changed_meanwhile, commit, current_user, recipient, send_quietly, user_update};
 
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
+        .routes(routes!(request_email_change, get_email_change, cancel_email_change))
+        .routes(routes!(confirm_email_change))
+}
+
+/// A one-time token from a mail.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The token (the `token` query parameter of the mailed link).
+    pub token: String,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenRequest(***)")
+    }
+}
+
+/// A request to change the account's email address.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EmailChangeRequest {
+    /// The new address.
+    pub new_email: String,
+    /// The current password.
+    pub password: String,
+    /// A current TOTP or backup code, required when MFA is on.
+    #[serde(default)]
+    pub mfa_code: Option<String>,
+}
+
+impl std::fmt::Debug for EmailChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailChangeRequest").field("new_email", &self.new_email).finish_non_exhaustive()
+    }
+}
+
+/// The pending email change.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingEmailChange {
+    /// The address waiting for confirmation.
+    pub new_email: String,
+    /// When the confirmation link stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The stored pending change (`USER#<id>` / `EMAILCHANGE`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingRecord {
+    user_id: Uuid,
+    new_email: String,
+    /// Hash of the confirmation token (to revoke it, and so only the latest link works).
+    token_hash: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    ttl: i64,
+}
+
+fn pending_key(user: Uuid) -> Key {
+    Key::new(keys::user_pk(user), keys::EMAIL_CHANGE_SK)
+}
+
+/// The pending change of `user`, unless there is none or it expired.
+async fn pending(state: &AppState, user: Uuid) -> Result<Option<PendingRecord>> {
+    let Some(item) = state.table.get(&pending_key(user)).await? else { return Ok(None) };
+    let record: PendingRecord = from_item(item)?;
+    Ok(Some(record).filter(|r| r.expires_at > state.clock.now()))
+}
+
+/// The uniqueness guard of `email`, pointing at `user`.
+fn email_guard(email: &str, user: Uuid) -> Item {
+    let mut guard = Item::new();
+    guard.insert("PK".into(), keys::email_pk(email).into());
+    guard.insert("SK".into(), keys::EMAIL_SK.into());
+    guard.insert(keys::ENTITY_TYPE.into(), "EmailGuard".into());
+    guard.insert("userId".into(), user.to_string().into());
+    guard
+}
+
+async fn send_required(state: &AppState, mail: &shared::mail::Mail) -> Result<()> {
+    state.mailer.send(mail).await.map_err(|e| ApiError::Internal(e.context("sending a mail with a token")))
+}
+
+/// Marks the address the token was mailed to as verified.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/verify-email",
+    tag = "auth",
+    request_body = TokenRequest,
+    responses(
+        (status = 204, description = "The address is verified"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired token"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn verify_email(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<TokenRequest>,
+) -> Result<StatusCode> {
+    let table = state.table.as_ref();
+    let valid = one_time::check(table, Purpose::VerifyEmail, &body.token, state.clock.now()).await?;
+    let user = users::get(table, valid.token.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::NotFound)?;
+    // A link mailed to an earlier address verifies nothing now.
+    if valid.token.data.get("email").and_then(|e| e.as_str()).is_some_and(|e| e != user.email) {
+        return Err(ApiError::NotFound);
+    }
+    let now = state.clock.now();
+    let actor = format!("user:{}", user.id);
+    let ops = vec![
+        valid.consume,
+        WriteOp::Update(user_update(&user, now).set("emailVerified", true)),
+        audit(&actor, "user.email_verified", user.id, now, &meta),
+    ];
+    commit(&state, ops, |index| if index == Some(0) { ApiError::NotFound } else { changed_meanwhile() }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mails a new verification link to the caller's address.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/verify-email/resend",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A verification mail was sent"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "Already verified"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+) -> Result<StatusCode> {
+    principal.require("auth", true)?;
+    let user = current_user(&state, &principal).await?;
+    if user.email_verified {
+        return Err(ApiError::Conflict("The email address is already verified.".into()));
+    }
+    let now = state.clock.now();
+    let issued = one_time::issue_verify_email(user.id, &user.email, now)?;
+    let ops = vec![issued.write.clone(), audit(&principal.actor(), "user.verification_sent", user.id, now, &meta)];
+    commit(&state, ops, |_| changed_meanwhile()).await?;
+    send_required(&state, &templates::verify_email(&state.app_url, recipient(&user), &issued.token)).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Requests a change of the caller's address: needs the password (and a
+/// second factor when MFA is on); mails a confirmation link to the new
+/// address and a notice to the old one. Replaces an earlier pending request.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/email-change",
+    tag = "auth",
+    request_body = EmailChangeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, body = PendingEmailChange, description = "Pending until the link mailed to the new address is used"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "Unauthenticated, or `mfa_required`"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "The password is wrong"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The address is taken"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn request_email_change(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<EmailChangeRequest>,
+) -> Result<(StatusCode, Json<PendingEmailChange>)> {
+    principal.require("auth", true)?;
+    let mut v = Validator::new();
+    let new_email = v.field("newEmail", Email::parse(&body.new_email));
+    if body.password.is_empty() {
+        v.error("password", "must not be empty");
+    }
+    let user = current_user(&state, &principal).await?;
+    if new_email.as_ref().is_some_and(|e| e.as_str() == user.email) {
+        v.error("newEmail", "is already the account's address");
+    }
+    v.finish()?;
+    let Some(new_email) = new_email else { return Err(ApiError::invalid("newEmail", "is required")) };
+
+    let now = state.clock.now();
+    require_recent_login(&principal, &user, Some(&body.password), now).await?;
+    shared::mfa::check_second_factor(&state, &user, body.mfa_code.as_deref()).await.map_err(|e| match e {
+        // The caller is signed in: a wrong code is a bad field, not a lost session.
+        ApiError::Unauthenticated => ApiError::invalid("mfaCode", "is wrong, expired or already used"),
+        other => other,
+    })?;
+    let table = state.table.as_ref();
+    if users::find_by_email(table, &new_email).await?.is_some() {
+        return Err(ApiError::Conflict("An account with this email already exists.".into()));
+    }
+
+    let issued = one_time::issue(
+        Purpose::EmailChange,
+        user.id,
+        serde_json::json!({ "newEmail": new_email.as_str() }),
+        now,
+        one_time::EMAIL_CHANGE_TTL,
+    )?;
+    let expires_at = now + one_time::EMAIL_CHANGE_TTL;
+    let record = PendingRecord {
+        user_id: user.id,
+        new_email: new_email.as_str().to_string(),
+        token_hash: issued.hash(),
+        created_at: now,
+        expires_at,
+        ttl: expires_at.timestamp(),
+    };
+    let mut ops = vec![
+        issued.write.clone(),
+        WriteOp::Put {
+            item: to_item(&record, keys::user_pk(user.id), keys::EMAIL_CHANGE_SK.into(), "EmailChange")?,
+            condition: Condition::Always,
+        },
+        audit(&principal.actor(), "user.email_change_requested", user.id, now, &meta),
+    ];
+    // Only the latest link works: the earlier request's token goes.
+    if let Some(item) = table.get(&pending_key(user.id)).await? {
+        let earlier: PendingRecord = from_item(item)?;
+        ops.push(one_time::revoke_op(&earlier.token_hash));
+    }
+    commit(&state, ops, |_| changed_meanwhile()).await?;
+
+    let to_new = Recipient { email: new_email.as_str(), first_name: &user.first_name };
+    send_required(&state, &templates::email_change_confirmation(&state.app_url, to_new, &issued.token)).await?;
+    let notice = templates::email_change_requested(&state.app_url, recipient(&user), new_email.as_str());
+    send_quietly(&state, &notice, "email-change notice").await;
+    Ok((StatusCode::ACCEPTED, Json(PendingEmailChange { new_email: record.new_email, expires_at })))
+}
+
+/// The caller's pending email change.
+#[utoipa::path(
+    get,
+    path = "/v1/auth/email-change",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PendingEmailChange),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "No pending change"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn get_email_change(State(state): State<AppState>, principal: Principal) -> Result<Json<PendingEmailChange>> {
+    principal.require("auth", false)?;
+    let record = pending(&state, principal.user_id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(PendingEmailChange { new_email: record.new_email, expires_at: record.expires_at }))
+}
+
+/// Aborts the caller's pending email change (its link stops working).
+#[utoipa::path(
+    delete,
+    path = "/v1/auth/email-change",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Aborted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "No pending change"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn cancel_email_change(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+) -> Result<StatusCode> {
+    principal.require("auth", true)?;
+    let record = pending(&state, principal.user_id).await?.ok_or(ApiError::NotFound)?;
+    let now = state.clock.now();
+    let ops = vec![
+        WriteOp::Delete {
+            key: pending_key(principal.user_id),
+            condition: Condition::eq("tokenHash", record.token_hash.clone()),
+        },
+        one_time::revoke_op(&record.token_hash),
+        audit(&principal.actor(), "user.email_change_cancelled", principal.user_id, now, &meta),
+    ];
+    commit(&state, ops, |_| ApiError::NotFound).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confirms an email change with the link mailed to the new address: the
+/// address is swapped (and counts as verified) and the old address gets a notice.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/email-change/confirm",
+    tag = "auth",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, body = User, description = "The account with its new address"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "Unknown, used, aborted or expired token"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The address was taken meanwhile"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn confirm_email_change(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<TokenRequest>,
+) -> Result<Json<User>> {
+    let table = state.table.as_ref();
+    let now = state.clock.now();
+    let valid = one_time::check(table, Purpose::EmailChange, &body.token, now).await?;
+    let user_id = valid.token.user_id;
+    let user = users::get(table, user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::NotFound)?;
+    // Only the latest, not aborted request's link works.
+    let record = pending(&state, user_id).await?.filter(|r| r.token_hash == valid.hash).ok_or(ApiError::NotFound)?;
+
+    let ops = vec![
+        valid.consume,
+        WriteOp::Delete { key: pending_key(user_id), condition: Condition::eq("tokenHash", record.token_hash.clone()) },
+        users::delete_email_guard_op(&user.email, user_id),
+        WriteOp::Put { item: email_guard(&record.new_email, user_id), condition: Condition::NotExists },
+        WriteOp::Update(user_update(&user, now).set("email", record.new_email.as_str()).set("emailVerified", true)),
+        audit(&format!("user:{user_id}"), "user.email_changed", user_id, now, &meta),
+    ];
+    commit(&state, ops, |index| match index {
+        Some(0 | 1) => ApiError::NotFound,
+        Some(3) => ApiError::Conflict("An account with this email already exists.".into()),
+        _ => changed_meanwhile(),
+    })
+    .await?;
+    tracing::info!(user_id = %user_id, "email changed");
+
+    let notice = templates::security_notice(
+        &state.app_url,
+        recipient(&user),
+        &SecurityEvent::EmailChanged { new_email: record.new_email.clone() },
+    );
+    send_quietly(&state, &notice, "email-changed notice").await;
+    let updated = users::get(table, user_id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(updated.view()))
 }

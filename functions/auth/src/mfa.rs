@@ -1,9 +1,304 @@
-//! Routes for TOTP and backup codes.
+//! Routes for TOTP and backup codes (seed 003's MFA endpoints). The logic
+//! (codes, replay protection, backup-code storage) is in `shared::mfa`,
+//! which sign-in uses too; these routes manage the configuration.
+//!
+//! A new secret stays pending until a code from it is confirmed, so a
+//! half-finished setup can never lock anyone out. Turning MFA on or off
+//! updates the user item (`mfaEnabled`, read by sign-in) in the same
+//! transaction as the configuration and the audit entry.
 
-use shared::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use shared::audit::RequestMeta;
+use shared::auth::{Principal, require_recent_login};
+use shared::error::Problem;
+use shared::extract::Json;
+use shared::keys;
+use shared::mail::templates::{self, SecurityEvent};
+use shared::mfa::{self, Factor, TotpRecord};
+use shared::table::{Condition, Update, WriteOp};
+use shared::{ApiError, AppState, Result};
+
+use crate::password::{audit, changed_meanwhile, commit, current_user, recipient, send_quietly, user_update};
 
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(get_mfa))
+        .routes(routes!(create_totp))
+        .routes(routes!(enable_totp))
+        .routes(routes!(disable_totp))
+        .routes(routes!(create_backup_codes))
+}
+
+/// Whether the caller has MFA on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaStatus {
+    /// Whether sign-in needs a second factor.
+    pub enabled: bool,
+}
+
+/// A new, pending TOTP secret.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpSetup {
+    /// The shared secret, base32 (shown now only).
+    pub secret: String,
+    /// The `otpauth://` URL for authenticator apps (QR code content).
+    pub otpauth_url: String,
+}
+
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSetup(***)")
+    }
+}
+
+/// A current code (TOTP, or for disabling also a backup code).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// The code.
+    pub code: String,
+}
+
+/// A new set of backup codes.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupCodes {
+    /// Ten one-time codes (shown now only), each usable once instead of `mfaCode`.
+    pub backup_codes: Vec<String>,
+}
+
+impl std::fmt::Debug for BackupCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BackupCodes(***)")
+    }
+}
+
+fn wrong_code() -> ApiError {
+    ApiError::invalid("code", "is wrong, expired or already used")
+}
+
+fn code_field(code: &str) -> Result<&str> {
+    let code = code.trim();
+    if code.is_empty() { Err(ApiError::invalid("code", "must not be empty")) } else { Ok(code) }
+}
+
+/// Whether the caller has MFA on.
+#[utoipa::path(
+    get,
+    path = "/v1/auth/mfa",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MfaStatus),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn get_mfa(State(state): State<AppState>, principal: Principal) -> Result<Json<MfaStatus>> {
+    principal.require("auth", false)?;
+    let user = current_user(&state, &principal).await?;
+    Ok(Json(MfaStatus { enabled: user.mfa_enabled }))
+}
+
+/// Creates a new TOTP secret, pending until confirmed with a code; replaces
+/// an earlier pending one.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/mfa/totp",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = TotpSetup),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "MFA is already on"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn create_totp(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+) -> Result<(StatusCode, Json<TotpSetup>)> {
+    principal.require("auth", true)?;
+    let user = current_user(&state, &principal).await?;
+    if user.mfa_enabled {
+        return Err(ApiError::Conflict("MFA is already on; turn it off first to change the secret.".into()));
+    }
+    let now = state.clock.now();
+    let record = TotpRecord::new(user.id, now);
+    let otpauth_url = record.otpauth_url(&user.email)?;
+    let put = WriteOp::Put {
+        item: record.to_item()?,
+        // Never overwrite an enabled configuration (a concurrent enable).
+        condition: Condition::Any(vec![Condition::NotExists, Condition::eq("enabled", false)]),
+    };
+    let ops = vec![put, audit(&principal.actor(), "mfa.totp_created", user.id, now, &meta)];
+    commit(&state, ops, |_| ApiError::Conflict("MFA is already on.".into())).await?;
+    Ok((StatusCode::CREATED, Json(TotpSetup { secret: record.secret, otpauth_url })))
+}
+
+/// Turns MFA on with a code from the pending secret.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/mfa/totp/enable",
+    tag = "auth",
+    request_body = CodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MfaStatus),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Wrong or used code"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "Already on, or no pending secret"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn enable_totp(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<CodeRequest>,
+) -> Result<Json<MfaStatus>> {
+    principal.require("auth", true)?;
+    let code = code_field(&body.code)?;
+    let user = current_user(&state, &principal).await?;
+    if user.mfa_enabled {
+        return Err(ApiError::Conflict("MFA is already on.".into()));
+    }
+    let Some(record) = mfa::get(state.table.as_ref(), user.id).await?.filter(|r| !r.enabled) else {
+        return Err(ApiError::Conflict("Create a TOTP secret first (POST /v1/auth/mfa/totp).".into()));
+    };
+    let now = state.clock.now();
+    let step = record.accepts(code, now)?.ok_or_else(wrong_code)?;
+
+    let enable = Update::new(mfa::totp_key(user.id))
+        .set("enabled", true)
+        .set("enabledAt", serde_json::to_value(now).unwrap_or_default())
+        .set("lastUsedStep", step)
+        // The very secret the code was checked against, still pending.
+        .when(Condition::All(vec![Condition::eq("enabled", false), Condition::eq("secret", record.secret.clone())]));
+    let ops = vec![
+        WriteOp::Update(enable),
+        WriteOp::Update(user_update(&user, now).set("mfaEnabled", true)),
+        audit(&principal.actor(), "mfa.enabled", user.id, now, &meta),
+    ];
+    commit(&state, ops, |_| changed_meanwhile()).await?;
+    tracing::info!("MFA enabled");
+    Ok(Json(MfaStatus { enabled: true }))
+}
+
+/// Turns MFA off; needs a current TOTP code or a backup code, and a recent
+/// sign-in. The backup codes are deleted and a notice is mailed.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/mfa/totp/disable",
+    tag = "auth",
+    request_body = CodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MfaStatus),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Wrong or used code"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "No sign-in within the last hour"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "MFA is off"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn disable_totp(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<CodeRequest>,
+) -> Result<Json<MfaStatus>> {
+    principal.require("auth", true)?;
+    let code = code_field(&body.code)?;
+    let user = current_user(&state, &principal).await?;
+    let now = state.clock.now();
+    require_recent_login(&principal, &user, None, now).await?;
+    let table = state.table.as_ref();
+    let record = match mfa::get(table, user.id).await? {
+        Some(record) if user.mfa_enabled && record.enabled => record,
+        _ => return Err(ApiError::Conflict("MFA is not on.".into())),
+    };
+    let factor = mfa::verify(table, &record, code, now).await?.ok_or_else(wrong_code)?;
+
+    // The configuration goes, guarded like spending the code would be.
+    let mut ops = vec![match &factor {
+        Factor::Totp { .. } => match factor.spend_op(user.id) {
+            WriteOp::Update(spend) => WriteOp::Delete { key: mfa::totp_key(user.id), condition: spend.condition },
+            other => other,
+        },
+        Factor::Backup { .. } => {
+            WriteOp::Delete { key: mfa::totp_key(user.id), condition: Condition::eq("enabled", true) }
+        }
+    }];
+    for key in mfa::backup_code_keys(table, user.id).await? {
+        let used = matches!(&factor, Factor::Backup { hash } if key.sk == keys::backup_code_sk(hash));
+        // The backup code presented must still exist: that spends it.
+        let condition = if used { Condition::Exists } else { Condition::Always };
+        ops.push(WriteOp::Delete { key, condition });
+    }
+    ops.push(WriteOp::Update(user_update(&user, now).set("mfaEnabled", false)));
+    ops.push(audit(&principal.actor(), "mfa.disabled", user.id, now, &meta));
+    let user_index = ops.len() - 2;
+    commit(&state, ops, |index| if index == Some(user_index) { changed_meanwhile() } else { wrong_code() }).await?;
+    tracing::info!("MFA disabled");
+
+    let notice = templates::security_notice(&state.app_url, recipient(&user), &SecurityEvent::MfaDisabled);
+    send_quietly(&state, &notice, "MFA-disabled notice").await;
+    Ok(Json(MfaStatus { enabled: false }))
+}
+
+/// Creates ten new backup codes, replacing any older ones; needs MFA on and
+/// a recent sign-in. Only their hashes are stored.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/mfa/backup-codes",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = BackupCodes),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "No sign-in within the last hour"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "MFA is off"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn create_backup_codes(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+) -> Result<(StatusCode, Json<BackupCodes>)> {
+    principal.require("auth", true)?;
+    let user = current_user(&state, &principal).await?;
+    let now = state.clock.now();
+    require_recent_login(&principal, &user, None, now).await?;
+    let table = state.table.as_ref();
+    let record = match mfa::get(table, user.id).await? {
+        Some(record) if user.mfa_enabled && record.enabled => record,
+        _ => return Err(ApiError::Conflict("Turn MFA on before creating backup codes.".into())),
+    };
+
+    let codes = mfa::new_backup_codes();
+    // Bumping the generation serialises two concurrent replacements: one
+    // fails instead of both leaving their codes behind.
+    let mut ops = vec![WriteOp::Update(
+        Update::new(mfa::totp_key(user.id)).set("backupGeneration", record.backup_generation + 1).when(Condition::All(
+            vec![Condition::eq("enabled", true), Condition::eq("backupGeneration", record.backup_generation)],
+        )),
+    )];
+    for key in mfa::backup_code_keys(table, user.id).await? {
+        ops.push(WriteOp::Delete { key, condition: Condition::Always });
+    }
+    ops.extend(codes.iter().map(|code| mfa::backup_code_op(user.id, code, now)));
+    ops.push(audit(&principal.actor(), "mfa.backup_codes_created", user.id, now, &meta));
+    commit(&state, ops, |_| changed_meanwhile()).await?;
+    Ok((StatusCode::CREATED, Json(BackupCodes { backup_codes: codes })))
 }

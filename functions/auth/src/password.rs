@@ -1,9 +1,312 @@
-//! Routes for password change and reset.
+//! Routes for password change and reset. Also the small account helpers the
+//! MFA and email routes share (loading the caller, updating the user item
+//! under its version, mailing notices), so each flow reads the same way.
+//!
+//! A reset request answers 202 whether or not the address exists, so the
+//! route cannot be used to find out who has an account; only an existing
+//! account gets a mail, with a one-time token valid for an hour.
 
-use shared::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::{Principal, require_recent_login};
+use shared::domain::{Email, Password};
+use shared::error::Problem;
+use shared::extract::Json;
+use shared::mail::Mail;
+use shared::mail::templates::{self, Recipient, SecurityEvent};
+use shared::one_time::{self, Purpose};
+use shared::repo::sessions;
+use shared::repo::users::{self, UserRecord};
+use shared::table::{Key, TableError, Update, WriteOp};
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+
+/// How long a password-reset link works.
+pub const RESET_TOKEN_TTL: Duration = Duration::hours(1);
 
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(change_password))
+        .routes(routes!(request_password_reset, complete_password_reset))
+        .routes(routes!(check_password_reset))
+}
+
+// ---- helpers shared by the auth routes ------------------------------------
+
+/// The signed-in caller's user item (401 if it is gone).
+pub(crate) async fn current_user(state: &AppState, principal: &Principal) -> Result<UserRecord> {
+    users::get(state.table.as_ref(), principal.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::Unauthenticated)
+}
+
+/// An update of `user`'s item that bumps its version, guarded by the
+/// version that was read (so concurrent changes never overwrite each other).
+pub(crate) fn user_update(user: &UserRecord, now: DateTime<Utc>) -> Update {
+    Update::new(Key::new(shared::keys::user_pk(user.id), shared::keys::USER_SK))
+        .set("updatedAt", serde_json::to_value(now).unwrap_or_default())
+        .set("version", user.version + 1)
+        .when(shared::table::Condition::version_is(user.version))
+}
+
+/// An audit entry about `user`'s account (platform scope: accounts span organisations).
+pub(crate) fn audit(actor: &str, action: &str, user: Uuid, now: DateTime<Utc>, meta: &RequestMeta) -> WriteOp {
+    AuditEntry::new(None, actor, action, format!("user/{user}"), now, meta).write()
+}
+
+/// Who a mail to `user` goes to.
+pub(crate) fn recipient(user: &UserRecord) -> Recipient<'_> {
+    Recipient { email: &user.email, first_name: &user.first_name }
+}
+
+/// Sends a mail whose loss must not fail the request (notices, and the
+/// reset mail whose failure must not reveal that the account exists). The
+/// failure is logged without the body (it may carry a token).
+pub(crate) async fn send_quietly(state: &AppState, mail: &Mail, what: &str) {
+    if let Err(err) = state.mailer.send(mail).await {
+        tracing::error!(error = format!("{err:#}"), mail = what, "sending a mail failed");
+    }
+}
+
+/// Runs a transaction; a failed condition becomes `on_condition(index)`.
+pub(crate) async fn commit(
+    state: &AppState,
+    ops: Vec<WriteOp>,
+    on_condition: impl FnOnce(Option<usize>) -> ApiError,
+) -> Result<()> {
+    match state.table.transact_write(ops).await {
+        Ok(()) => Ok(()),
+        Err(TableError::ConditionFailed { index }) => Err(on_condition(index)),
+        Err(TableError::Conflict) => Err(changed_meanwhile()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// 409 for a write that lost a race with another change of the same account.
+pub(crate) fn changed_meanwhile() -> ApiError {
+    ApiError::Conflict("The account changed at the same time; retry.".into())
+}
+
+async fn hash_password(password: Password) -> Result<shared::domain::PasswordHash> {
+    // Argon2 is CPU-heavy: keep it off the async workers.
+    Ok(tokio::task::spawn_blocking(move || password.hash()).await.map_err(|e| ApiError::Internal(e.into()))??)
+}
+
+// ---- password change -------------------------------------------------------
+
+/// A password change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChangePasswordRequest {
+    /// The current password.
+    pub current_password: String,
+    /// The new password (8–128 characters).
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordRequest(***)")
+    }
+}
+
+/// Changes the caller's password; every other session of the account ends.
+#[utoipa::path(
+    put,
+    path = "/v1/auth/password",
+    tag = "auth",
+    request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; the other sessions ended and a notice was mailed"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "The current password is wrong"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The account changed at the same time"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<ChangePasswordRequest>,
+) -> Result<StatusCode> {
+    principal.require("auth", true)?;
+    let mut v = Validator::new();
+    if body.current_password.is_empty() {
+        v.error("currentPassword", "must not be empty");
+    }
+    let new_password = v.field("newPassword", Password::parse(&body.new_password));
+    let Some(new_password) = new_password.filter(|_| !body.current_password.is_empty()) else {
+        return Err(v.into_error());
+    };
+
+    let user = current_user(&state, &principal).await?;
+    let now = state.clock.now();
+    require_recent_login(&principal, &user, Some(&body.current_password), now).await?;
+    let hash = hash_password(new_password).await?;
+
+    let update = user_update(&user, now)
+        .set("passwordHash", hash.as_str())
+        .set("passwordChangedAt", serde_json::to_value(now).unwrap_or_default());
+    let ops = vec![WriteOp::Update(update), audit(&principal.actor(), "user.password_changed", user.id, now, &meta)];
+    commit(&state, ops, |_| changed_meanwhile()).await?;
+
+    // The caller's own session survives; a personal access token has none,
+    // so then every session ends.
+    let keep = Some(principal.session_id.as_str()).filter(|s| !s.is_empty());
+    let ended = sessions::revoke_all(state.table.as_ref(), user.id, keep).await?;
+    tracing::info!(ended_sessions = ended, "password changed");
+
+    let notice = templates::security_notice(&state.app_url, recipient(&user), &SecurityEvent::PasswordChanged);
+    send_quietly(&state, &notice, "password-changed notice").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- password reset --------------------------------------------------------
+
+/// A request for a password-reset mail.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PasswordResetRequest {
+    /// The account's email address.
+    pub email: String,
+}
+
+/// Mails a one-time reset link (valid one hour) if an account has this
+/// address; answers 202 either way.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/password-reset",
+    tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Accepted; a mail was sent if the address belongs to an account"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<PasswordResetRequest>,
+) -> Result<StatusCode> {
+    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
+    let Some(user) = users::find_by_email(state.table.as_ref(), &email).await?.filter(|u| !u.deleting) else {
+        return Ok(StatusCode::ACCEPTED);
+    };
+    let now = state.clock.now();
+    let issued = one_time::issue(Purpose::PasswordReset, user.id, serde_json::Value::Null, now, RESET_TOKEN_TTL)?;
+    let ops = vec![issued.write.clone(), audit("anonymous", "user.password_reset_requested", user.id, now, &meta)];
+    if let Err(err) = state.table.transact_write(ops).await {
+        // Answer as for any address: a failure must not reveal that this one exists.
+        tracing::error!(error = format!("{:#}", anyhow::Error::new(err)), "storing a reset token failed");
+        return Ok(StatusCode::ACCEPTED);
+    }
+    let mail = templates::password_reset(&state.app_url, recipient(&user), &issued.token);
+    send_quietly(&state, &mail, "password reset").await;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Whether a reset token can still be used.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenValidity {
+    /// Always `true` (an unusable token is a 404).
+    pub valid: bool,
+}
+
+/// Tells whether a reset token is still valid (for showing a warning before
+/// the user types a new password); does not use it up.
+#[utoipa::path(
+    get,
+    path = "/v1/auth/password-reset/{token}",
+    tag = "auth",
+    params(("token" = String, Path, description = "The token from the reset mail")),
+    responses(
+        (status = 200, body = TokenValidity),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn check_password_reset(
+    State(state): State<AppState>,
+    path: std::result::Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<TokenValidity>> {
+    let axum::extract::Path(token) = path.map_err(|_| ApiError::NotFound)?;
+    one_time::check(state.table.as_ref(), Purpose::PasswordReset, &token, state.clock.now()).await?;
+    Ok(Json(TokenValidity { valid: true }))
+}
+
+/// A new password set with a reset token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CompletePasswordResetRequest {
+    /// The token from the reset (or set-password) mail.
+    pub token: String,
+    /// The new password (8–128 characters).
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for CompletePasswordResetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompletePasswordResetRequest(***)")
+    }
+}
+
+/// Sets a new password with a reset token: the token is used up, every
+/// session of the account ends and a temporary lockout is lifted.
+#[utoipa::path(
+    put,
+    path = "/v1/auth/password-reset",
+    tag = "auth",
+    request_body = CompletePasswordResetRequest,
+    responses(
+        (status = 204, description = "The password was set"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired token"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn complete_password_reset(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<CompletePasswordResetRequest>,
+) -> Result<StatusCode> {
+    let mut v = Validator::new();
+    if body.token.is_empty() {
+        v.error("token", "must not be empty");
+    }
+    let new_password = v.field("newPassword", Password::parse(&body.new_password));
+    let Some(new_password) = new_password.filter(|_| !body.token.is_empty()) else {
+        return Err(v.into_error());
+    };
+    let table = state.table.as_ref();
+    let valid = one_time::check(table, Purpose::PasswordReset, &body.token, state.clock.now()).await?;
+    let user = users::get(table, valid.token.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::NotFound)?;
+    let hash = hash_password(new_password).await?;
+
+    let now = state.clock.now();
+    let update = user_update(&user, now)
+        .set("passwordHash", hash.as_str())
+        .set("passwordChangedAt", serde_json::to_value(now).unwrap_or_default())
+        .set("failedLogins", 0)
+        .remove("lockoutUntil");
+    let actor = format!("user:{}", user.id);
+    let ops = vec![valid.consume, WriteOp::Update(update), audit(&actor, "user.password_reset", user.id, now, &meta)];
+    // Operation 0 is the token: spent by a concurrent request.
+    commit(&state, ops, |index| if index == Some(0) { ApiError::NotFound } else { changed_meanwhile() }).await?;
+
+    let ended = sessions::revoke_all(table, user.id, None).await?;
+    tracing::info!(user_id = %user.id, ended_sessions = ended, "password reset");
+    let notice = templates::security_notice(&state.app_url, recipient(&user), &SecurityEvent::PasswordChanged);
+    send_quietly(&state, &notice, "password-changed notice").await;
+    Ok(StatusCode::NO_CONTENT)
 }

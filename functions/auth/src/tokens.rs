@@ -1,9 +1,277 @@
-//! Routes for personal access tokens.
+//! Routes for personal access tokens: long-lived, scoped credentials for
+//! scripts (`Authorization: Bearer sdl_pat_...`). The secret is shown once
+//! at creation and stored only as a hash. Creating one is a sensitive
+//! change (a recent sign-in is needed), so a token can never mint another.
 
-use shared::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::{Principal, require_recent_login};
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::domain::BoundedText;
+use shared::error::Problem;
+use shared::extract::{Json, PathId, Query};
+use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::repo::from_item;
+use shared::repo::personal_tokens::{self, PersonalToken, PersonalTokenRecord};
+use shared::repo::users;
+use shared::table::TableError;
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+
+/// The areas a scope may name (`<area>:read` / `<area>:write`).
+pub const SCOPE_AREAS: [&str; 5] = ["auth", "users", "organisations", "calendar", "notifications"];
+/// Most scopes one token may carry (every area, read and write).
+const MAX_SCOPES: usize = SCOPE_AREAS.len() * 2;
+
+type TokenName = BoundedText<100>;
 
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_personal_tokens, create_personal_token))
+        .routes(routes!(delete_personal_token))
+}
+
+/// A new personal access token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewPersonalToken {
+    /// What it is for (1–100 characters).
+    pub name: String,
+    /// Scopes such as `calendar:read` (areas: auth, users, organisations, calendar, notifications).
+    pub scopes: Vec<String>,
+    /// When it stops working (future; absent: never).
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A created personal access token, with its secret (shown only here).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedPersonalToken {
+    /// Token id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// When it stops working (`null`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Version (also the ETag).
+    pub version: i64,
+    /// The secret (`sdl_pat_...`): shown once, store it now.
+    pub token: String,
+}
+
+/// `limit` and `cursor`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size (1–100, default 25).
+    pub limit: Option<u32>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Checks each scope against the known areas; returns them de-duplicated, in order.
+fn parse_scopes(v: &mut Validator, raw: &[String]) -> Vec<String> {
+    if raw.is_empty() {
+        v.error("scopes", "must name at least one scope");
+    }
+    if raw.len() > MAX_SCOPES {
+        v.error("scopes", format!("must have at most {MAX_SCOPES} entries"));
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for (i, scope) in raw.iter().enumerate() {
+        let valid = scope
+            .split_once(':')
+            .is_some_and(|(area, access)| SCOPE_AREAS.contains(&area) && matches!(access, "read" | "write"));
+        if !valid {
+            v.error(
+                &format!("scopes[{i}]"),
+                format!("must be <area>:read or <area>:write with area one of {}", SCOPE_AREAS.join(", ")),
+            );
+        } else if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    scopes
+}
+
+/// Lists the caller's personal access tokens (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/v1/auth/tokens",
+    tag = "auth",
+    params(ListParams),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = ListResponse<PersonalToken>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_personal_tokens(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<PersonalToken>>> {
+    principal.require("auth", false)?;
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let list = format!("tokens:{}", principal.user_id);
+    let query = personal_tokens::list_query(principal.user_id);
+    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
+    let items = items
+        .into_iter()
+        .map(|item| from_item::<PersonalTokenRecord>(item).map(|t| t.view()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Json(ListResponse { items, next_cursor }))
+}
+
+/// Creates a personal access token; its secret is in this response only.
+/// Needs a sign-in within the last hour.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/tokens",
+    tag = "auth",
+    request_body = NewPersonalToken,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, body = CreatedPersonalToken, description = "Created", headers(("ETag" = String, description = "The version"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "Scope missing, or no recent sign-in"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_personal_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<NewPersonalToken>,
+) -> Result<(StatusCode, HeaderMap, Json<CreatedPersonalToken>)> {
+    principal.require("auth", true)?;
+    let now = state.clock.now();
+    let mut v = Validator::new();
+    let name = v.field("name", TokenName::parse(&body.name));
+    let scopes = parse_scopes(&mut v, &body.scopes);
+    if body.expires_at.is_some_and(|at| at <= now) {
+        v.error("expiresAt", "must be in the future");
+    }
+    let Some(name) = name else { return Err(v.into_error()) };
+    v.finish()?;
+
+    let user = users::get(state.table.as_ref(), principal.user_id).await?.ok_or(ApiError::Unauthenticated)?;
+    require_recent_login(&principal, &user, None, now).await?;
+
+    let (record, token) = PersonalTokenRecord::new(user.id, name.as_str(), scopes, body.expires_at, now);
+    let mut ops = personal_tokens::create_ops(&record)?;
+    ops.push(
+        AuditEntry::new(
+            None,
+            principal.actor(),
+            "personal_token.created",
+            format!("personal_token/{}", record.id),
+            now,
+            &meta,
+        )
+        .write(),
+    );
+    state.table.transact_write(ops).await?;
+    tracing::info!(user_id = %user.id, token_id = %record.id, "personal access token created");
+
+    let mut headers = etag_headers(record.version);
+    // The secret must not be cached, nor kept by the idempotency layer.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let view = record.view();
+    let created = CreatedPersonalToken {
+        id: view.id,
+        name: view.name,
+        scopes: view.scopes,
+        expires_at: view.expires_at,
+        created_at: view.created_at,
+        version: view.version,
+        token,
+    };
+    Ok((StatusCode::CREATED, headers, Json(created)))
+}
+
+/// Revokes one of the caller's personal access tokens, at once.
+#[utoipa::path(
+    delete,
+    path = "/v1/auth/tokens/{id}",
+    tag = "auth",
+    params(
+        ("id" = Uuid, Path, description = "Token id"),
+        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_personal_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+) -> Result<StatusCode> {
+    principal.require("auth", true)?;
+    let record = personal_tokens::get(state.table.as_ref(), principal.user_id, id).await?.ok_or(ApiError::NotFound)?;
+    if_match.check(record.version)?;
+    let now = state.clock.now();
+    let mut ops = personal_tokens::delete_ops(&record);
+    ops.push(
+        AuditEntry::new(None, principal.actor(), "personal_token.deleted", format!("personal_token/{id}"), now, &meta)
+            .write(),
+    );
+    match state.table.transact_write(ops).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        // Deleted concurrently.
+        Err(TableError::ConditionFailed { .. }) => Err(ApiError::NotFound),
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_must_name_a_known_area_and_access() {
+        let mut v = Validator::new();
+        let raw: Vec<String> = ["calendar:read", "users:write", "calendar:read"].map(String::from).to_vec();
+        assert_eq!(parse_scopes(&mut v, &raw), ["calendar:read", "users:write"]);
+        assert!(v.finish().is_ok());
+
+        let mut v = Validator::new();
+        let raw: Vec<String> = ["calendar:delete", "*", "lists:read", "calendar"].map(String::from).to_vec();
+        parse_scopes(&mut v, &raw);
+        let ApiError::Validation(errors) = v.into_error() else { panic!("expected a validation error") };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["scopes[0]", "scopes[1]", "scopes[2]", "scopes[3]"]);
+
+        let mut v = Validator::new();
+        parse_scopes(&mut v, &[]);
+        assert!(v.finish().is_err());
+    }
 }

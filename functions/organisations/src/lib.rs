@@ -2,7 +2,14 @@
 //! library holds the router so the Lambda, the devserver and the tests
 //! mount exactly the code that ships.
 
-mod handlers;
+mod common;
+mod deletion;
+mod invitation_text;
+mod links;
+mod members;
+mod organisations;
+mod statistics;
+mod structure;
 
 use shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -11,8 +18,20 @@ use utoipa_axum::routes;
 /// The group's routes, documented.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(handlers::create_public_organisation))
-        .routes(routes!(handlers::get_organisation))
+        .routes(routes!(organisations::create_public_organisation))
+        .routes(routes!(organisations::create_organisation, organisations::list_organisations))
+        .routes(routes!(
+            organisations::get_organisation,
+            organisations::update_organisation,
+            organisations::delete_organisation
+        ))
+        .routes(routes!(statistics::get_statistics))
+        .routes(routes!(members::list_members))
+        .routes(routes!(members::put_member, members::delete_member))
+        .routes(routes!(links::list_links, links::create_link))
+        .routes(routes!(links::update_link, links::delete_link))
+        .routes(routes!(invitation_text::get_invitation_text, invitation_text::put_invitation_text))
+        .merge(structure::api())
 }
 
 /// The servable router of this group.

@@ -1,8 +1,15 @@
 //! Repositories: one per aggregate, written once on top of the `Table`
 //! port, so there is exactly one version of every access pattern.
 
+pub mod attachments;
+pub mod contacts;
+pub mod follows;
 pub mod organisations;
+pub mod personal_tokens;
+pub mod planners;
+pub mod preferences;
 pub mod sessions;
+pub mod structure;
 pub mod users;
 
 use serde::Serialize;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{from_item, to_item};
 use crate::domain::Role;
 use crate::keys;
-use crate::table::{Condition, Key, Table, WriteOp};
+use crate::table::{Condition, Item, Key, Table, Update, WriteOp};
 
 /// A stored organisation (also its API view).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -67,15 +67,70 @@ pub fn add_member_op(membership: &Membership) -> anyhow::Result<WriteOp> {
     )?;
     item.insert("GSI1PK".into(), keys::user_pk(membership.user_id).into());
     item.insert("GSI1SK".into(), keys::org_pk(membership.organisation_id).into());
+    item.insert("GSI2PK".into(), keys::org_role_gsi2pk(membership.organisation_id, membership.role.as_str()).into());
+    item.insert("GSI2SK".into(), keys::member_sk(membership.user_id).into());
     Ok(WriteOp::Put { item, condition: Condition::NotExists })
 }
 
-/// Reads an organisation.
-pub async fn get(table: &dyn Table, id: Uuid) -> anyhow::Result<Option<Organisation>> {
-    match table.get(&Key::new(keys::org_pk(id), keys::ORG_SK)).await? {
-        Some(item) => Ok(Some(from_item(item)?)),
+/// The key of the membership of `user` in `org`.
+pub fn membership_key(org: Uuid, user: Uuid) -> Key {
+    Key::new(keys::org_pk(org), keys::member_sk(user))
+}
+
+/// The key of the organisation item.
+pub fn org_key(org: Uuid) -> Key {
+    Key::new(keys::org_pk(org), keys::ORG_SK)
+}
+
+/// The write that changes the role of a membership read at `current.version`
+/// (the role index moves with it).
+pub fn change_role_op(current: &Membership, role: Role) -> WriteOp {
+    WriteOp::Update(
+        Update::new(membership_key(current.organisation_id, current.user_id))
+            .set("role", role.as_str())
+            .set("GSI2PK", keys::org_role_gsi2pk(current.organisation_id, role.as_str()))
+            .add("version", 1)
+            .when(Condition::version_is(current.version)),
+    )
+}
+
+/// The write that removes a membership read at `version`.
+pub fn remove_member_op(org: Uuid, user: Uuid, version: i64) -> WriteOp {
+    WriteOp::Delete { key: membership_key(org, user), condition: Condition::version_is(version) }
+}
+
+/// An organisation as stored, with the lifecycle attributes the API view
+/// does not show.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganisationRecord {
+    /// The API view.
+    #[serde(flatten)]
+    pub organisation: Organisation,
+    /// Set once deletion began: the organisation answers 404 from then on.
+    #[serde(default)]
+    pub deleting: bool,
+    /// Who started the deletion (they, or a superadmin, may resume it).
+    #[serde(default)]
+    pub deletion_requested_by: Option<Uuid>,
+}
+
+/// Parses a stored organisation item.
+pub fn record_from_item(item: Item) -> anyhow::Result<OrganisationRecord> {
+    from_item(item)
+}
+
+/// Reads an organisation with its lifecycle attributes (deleting ones too).
+pub async fn get_record(table: &dyn Table, id: Uuid) -> anyhow::Result<Option<OrganisationRecord>> {
+    match table.get(&org_key(id)).await? {
+        Some(item) => Ok(Some(record_from_item(item)?)),
         None => Ok(None),
     }
+}
+
+/// Reads an organisation; one being deleted reads as absent.
+pub async fn get(table: &dyn Table, id: Uuid) -> anyhow::Result<Option<Organisation>> {
+    Ok(get_record(table, id).await?.filter(|r| !r.deleting).map(|r| r.organisation))
 }
 
 /// Reads one membership.

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use super::{from_item, to_item};
 use crate::domain::{Email, PasswordHash};
 use crate::keys;
-use crate::table::{Condition, Item, Key, Table, WriteOp};
+use crate::repo::organisations::Membership;
+use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, WriteOp};
 
 /// Platform-wide role.
 pub const SUPERADMIN: &str = "superadmin";
@@ -51,6 +52,13 @@ pub struct UserRecord {
     /// When the password last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_changed_at: Option<DateTime<Utc>>,
+    /// Profile fields (display name, phone, time zone ...).
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// Being deleted: the deletion stopped part-way and is resumed by the
+    /// next `DELETE`; the user is already gone for every other route.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -82,6 +90,8 @@ impl UserRecord {
             lockout_until: None,
             mfa_enabled: false,
             password_changed_at: None,
+            profile: Profile::default(),
+            deleting: false,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -101,6 +111,9 @@ impl UserRecord {
             email_verified: self.email_verified,
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
+            profile: self.profile.clone(),
+            locked: self.locked,
+            deactivated: self.deactivated,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,
@@ -122,12 +135,127 @@ pub struct User {
     pub first_name: String,
     /// Last name.
     pub last_name: String,
+    /// Profile fields.
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// Locked by an administrator: cannot sign in.
+    pub locked: bool,
+    /// Deactivated: cannot sign in until activated.
+    pub deactivated: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
     /// Version (also the ETag).
     pub version: i64,
+}
+
+/// The optional profile fields of a user (seeds 000, 002, 004), stored on
+/// the user item and shown as they are stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    /// Name shown instead of first and last name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Media id of the profile picture.
+    #[serde(default)]
+    pub avatar_media_id: Option<Uuid>,
+    /// BCP 47 language tag (`sv-SE`).
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// IANA time zone (`Europe/Stockholm`).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Free text about the person.
+    #[serde(default)]
+    pub bio: Option<String>,
+    /// Job title.
+    #[serde(default)]
+    pub designation: Option<String>,
+    /// Department id.
+    #[serde(default)]
+    pub department_id: Option<Uuid>,
+    /// Location id.
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+    /// The user's supervisor (a user id).
+    #[serde(default)]
+    pub reports_to: Option<Uuid>,
+    /// Organisation-defined extra fields.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Profile {
+    /// Longest bio (characters).
+    pub const MAX_BIO: usize = 2000;
+    /// Most custom fields.
+    pub const MAX_CUSTOM_FIELDS: usize = 50;
+    /// Largest serialised `customFields` (bytes).
+    pub const MAX_CUSTOM_BYTES: usize = 8192;
+
+    /// Checks a phone number: 3–32 characters of digits, spaces and `+-().`,
+    /// at least 3 digits.
+    pub fn parse_phone(raw: &str) -> Result<String, String> {
+        let phone = raw.trim();
+        let ok_chars = phone.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        if !(3..=32).contains(&phone.chars().count()) || !ok_chars || digits < 3 {
+            return Err("must be a phone number (digits, spaces and + - ( ) ., at most 32 characters)".into());
+        }
+        Ok(phone.to_string())
+    }
+
+    /// Checks a BCP 47 language tag such as `sv` or `en-GB`.
+    pub fn parse_locale(raw: &str) -> Result<String, String> {
+        let mut parts = raw.split('-');
+        let language = parts.next().unwrap_or("");
+        let ok = (2..=3).contains(&language.len())
+            && language.chars().all(|c| c.is_ascii_alphabetic())
+            && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+            && raw.len() <= 35;
+        if ok { Ok(raw.to_string()) } else { Err("must be a BCP 47 language tag such as 'sv' or 'en-GB'".into()) }
+    }
+
+    /// Checks an IANA time zone name (`Europe/Stockholm`).
+    pub fn parse_time_zone(raw: &str) -> Result<String, String> {
+        raw.parse::<chrono_tz::Tz>()
+            .map(|tz| tz.name().to_string())
+            .map_err(|_| "must be an IANA time zone such as 'Europe/Stockholm'".into())
+    }
+
+    /// Checks a bio: at most [`Self::MAX_BIO`] characters; line breaks and
+    /// tabs are the only control characters allowed.
+    pub fn parse_bio(raw: &str) -> Result<String, String> {
+        let bio = raw.trim();
+        if bio.chars().count() > Self::MAX_BIO {
+            return Err(format!("must be at most {} characters", Self::MAX_BIO));
+        }
+        if bio.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err("must not contain control characters".into());
+        }
+        Ok(bio.to_string())
+    }
+
+    /// Checks custom fields: at most [`Self::MAX_CUSTOM_FIELDS`] keys of 1–64
+    /// characters, at most [`Self::MAX_CUSTOM_BYTES`] serialised.
+    pub fn check_custom_fields(fields: &serde_json::Map<String, serde_json::Value>) -> Result<(), String> {
+        if fields.len() > Self::MAX_CUSTOM_FIELDS {
+            return Err(format!("may have at most {} fields", Self::MAX_CUSTOM_FIELDS));
+        }
+        if fields.keys().any(|k| k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control)) {
+            return Err("field names must be 1 to 64 characters".into());
+        }
+        if serde_json::to_vec(fields).map(|b| b.len()).unwrap_or(usize::MAX) > Self::MAX_CUSTOM_BYTES {
+            return Err(format!("must be at most {} bytes as JSON", Self::MAX_CUSTOM_BYTES));
+        }
+        Ok(())
+    }
 }
 
 /// Writes that create `user` with its email guard (fails on a taken email).
@@ -161,4 +289,97 @@ pub async fn find_by_email(table: &dyn Table, email: &Email) -> anyhow::Result<O
         anyhow::bail!("email guard without a user id");
     };
     get(table, id).await
+}
+
+/// The write that deletes the email guard of `email`, if it still points at `user`.
+pub fn delete_email_guard_op(email: &str, user: Uuid) -> WriteOp {
+    WriteOp::Delete {
+        key: Key::new(keys::email_pk(email), keys::EMAIL_SK),
+        condition: Condition::Any(vec![Condition::NotExists, Condition::eq("userId", user.to_string())]),
+    }
+}
+
+/// Every organisation membership of `user` (Query GSI1 `USER#<id>`).
+pub async fn memberships(table: &dyn Table, user: Uuid) -> anyhow::Result<Vec<Membership>> {
+    let query = Query::new(Index::Gsi1, keys::user_pk(user)).sort_key(SortKey::BeginsWith("ORG#".into()));
+    let mut out = Vec::new();
+    let mut query = query;
+    loop {
+        let page = table.query(&query).await?;
+        for item in page.items {
+            if item.get(keys::ENTITY_TYPE).and_then(|v| v.as_str()) == Some("Membership") {
+                out.push(from_item(item)?);
+            }
+        }
+        match page.last_key {
+            Some(last) => query.start_after = Some(last),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Reads up to any number of users by id (batched; missing ones skipped).
+pub async fn get_many(table: &dyn Table, ids: &[Uuid]) -> anyhow::Result<Vec<UserRecord>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::table::MAX_BATCH_GET) {
+        let keys: Vec<Key> = chunk.iter().map(|id| Key::new(keys::user_pk(*id), keys::USER_SK)).collect();
+        for item in table.batch_get(&keys).await? {
+            out.push(from_item(item)?);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_fields_round_trip_flat_on_the_item() {
+        let email = Email::parse("ada@example.com").unwrap();
+        let mut user = UserRecord::new(&email, "Ada", "Lovelace", None, chrono::Utc::now());
+        user.profile.time_zone = Some("Europe/Stockholm".into());
+        user.profile.custom_fields.insert("shoe".into(), 42.into());
+        let item = to_item(&user, "PK".into(), "SK".into(), "User").unwrap();
+        assert_eq!(item["timeZone"], "Europe/Stockholm");
+        assert_eq!(item["customFields"]["shoe"], 42);
+        let back: UserRecord = from_item(item).unwrap();
+        assert_eq!(back, user);
+        let view = serde_json::to_value(user.view()).unwrap();
+        assert_eq!(view["timeZone"], "Europe/Stockholm");
+        assert!(view["phone"].is_null());
+        assert!(view.get("passwordHash").is_none());
+    }
+
+    #[test]
+    fn profile_values_are_checked() {
+        assert_eq!(Profile::parse_time_zone("Europe/Stockholm").unwrap(), "Europe/Stockholm");
+        assert!(Profile::parse_time_zone("Mars/Olympus").is_err());
+        assert!(Profile::parse_time_zone("").is_err());
+        assert!(Profile::parse_locale("en-GB").is_ok() && Profile::parse_locale("sv").is_ok());
+        assert!(Profile::parse_locale("english!").is_err() && Profile::parse_locale("e").is_err());
+        assert_eq!(Profile::parse_phone(" +46 (0)70-123 45 67 ").unwrap(), "+46 (0)70-123 45 67");
+        assert!(Profile::parse_phone("call me").is_err() && Profile::parse_phone("+1").is_err());
+        assert!(Profile::parse_bio("line one\nline two").is_ok());
+        assert!(Profile::parse_bio("bell\u{7}").is_err());
+        assert!(Profile::parse_bio(&"x".repeat(2001)).is_err());
+        let mut many = serde_json::Map::new();
+        for i in 0..51 {
+            many.insert(format!("k{i}"), 1.into());
+        }
+        assert!(Profile::check_custom_fields(&many).is_err());
+    }
+
+    #[test]
+    fn items_stored_before_profiles_existed_still_read() {
+        let item = serde_json::json!({
+            "id": "0190f3a8-0000-7000-8000-000000000001", "email": "a@example.com", "emailVerified": false,
+            "firstName": "A", "lastName": "B", "createdAt": "2026-03-29T06:30:00Z",
+            "updatedAt": "2026-03-29T06:30:00Z", "version": 1, "PK": "x", "SK": "y", "entityType": "User"
+        });
+        let user: UserRecord = from_item(item.as_object().unwrap().clone()).unwrap();
+        assert_eq!(user.profile, Profile::default());
+        assert!(!user.deleting);
+    }
 }

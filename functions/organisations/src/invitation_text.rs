@@ -1,0 +1,152 @@
+//! The organisation's invitation text (seed 003 `invitation-config`): the
+//! words invitation mails carry, one small versioned item per organisation.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz_org::org_context;
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::extract::{Json, PathId};
+use shared::keys;
+use shared::repo::{from_item, to_item};
+use shared::table::{Condition, Key, Table, WriteOp};
+use shared::validation::Validator;
+use shared::{AppState, Result};
+
+use crate::common::{CHANGED_CONCURRENTLY, Failure, Problems, Tx, WriteProblems};
+
+/// Longest invitation text.
+pub const MAX_TEXT: usize = 5000;
+
+/// The invitation text (version 0 and no text until one is set).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationText {
+    /// The text, or `null` when none is set.
+    pub text: Option<String>,
+    /// Last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Version (also the ETag); 0 before the first `PUT`.
+    pub version: i64,
+}
+
+/// A new invitation text.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutInvitationTextRequest {
+    /// Up to 5000 characters; line breaks allowed.
+    pub text: String,
+}
+
+fn parse_text(raw: &str) -> std::result::Result<String, String> {
+    if raw.chars().count() > MAX_TEXT {
+        return Err(format!("must be at most {MAX_TEXT} characters"));
+    }
+    if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(raw.to_string())
+}
+
+fn key(org: Uuid) -> Key {
+    Key::new(keys::org_pk(org), keys::INVITATION_TEXT_SK)
+}
+
+/// Reads the stored invitation text of `org` (for invitation mails too).
+pub async fn read(table: &dyn Table, org: Uuid) -> anyhow::Result<InvitationText> {
+    Ok(match table.get(&key(org)).await? {
+        Some(item) => from_item(item)?,
+        None => InvitationText { text: None, updated_at: None, version: 0 },
+    })
+}
+
+/// Reads the organisation's invitation text.
+#[utoipa::path(
+    get,
+    path = "/v1/organisations/{id}/invitation-text",
+    tag = "organisations",
+    params(("id" = Uuid, Path, description = "Organisation id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = InvitationText, headers(("ETag" = String, description = "The version"))), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get_invitation_text(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(org): PathId,
+) -> Result<(HeaderMap, Json<InvitationText>)> {
+    principal.require("organisations", false)?;
+    org_context(&state, &principal, org).await?;
+    let text = read(state.table.as_ref(), org).await?;
+    Ok((etag_headers(text.version), Json(text)))
+}
+
+/// Sets the organisation's invitation text (owners and admins).
+#[utoipa::path(
+    put,
+    path = "/v1/organisations/{id}/invitation-text",
+    tag = "organisations",
+    request_body = PutInvitationTextRequest,
+    params(
+        ("id" = Uuid, Path, description = "Organisation id"),
+        ("If-Match" = Option<String>, Header, description = "The version to replace (\"0\" before the first PUT)"),
+    ),
+    security(("bearer" = [])),
+    responses((status = 200, body = InvitationText, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn put_invitation_text(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(org): PathId,
+    Json(body): Json<PutInvitationTextRequest>,
+) -> Result<(HeaderMap, Json<InvitationText>)> {
+    principal.require("organisations", true)?;
+    org_context(&state, &principal, org).await?.require_admin()?;
+    let mut v = Validator::new();
+    let Some(text) = v.field("text", parse_text(&body.text)) else { return Err(v.into_error()) };
+    let table = state.table.as_ref();
+    let current = read(table, org).await?;
+    if_match.check(current.version)?;
+
+    let now = state.clock.now();
+    let next = InvitationText { text: Some(text), updated_at: Some(now), version: current.version + 1 };
+    let item = to_item(&next, keys::org_pk(org), keys::INVITATION_TEXT_SK.into(), "InvitationText")?;
+    let condition = if current.version == 0 { Condition::NotExists } else { Condition::version_is(current.version) };
+    let mut tx = Tx::new();
+    tx.push(WriteOp::Put { item, condition }, Failure::Precondition);
+    tx.push(
+        AuditEntry::new(
+            Some(org),
+            principal.actor(),
+            "invitation_text.updated",
+            format!("organisation/{org}"),
+            now,
+            &meta,
+        )
+        .write(),
+        Failure::Conflict(CHANGED_CONCURRENTLY),
+    );
+    tx.commit(table).await?;
+    Ok((etag_headers(next.version), Json(next)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_keep_line_breaks_and_are_bounded() {
+        assert_eq!(parse_text("Hello\nWelcome").unwrap(), "Hello\nWelcome");
+        assert!(parse_text("bell\u{7}").is_err());
+        assert!(parse_text(&"x".repeat(MAX_TEXT + 1)).is_err());
+    }
+}

@@ -1,0 +1,312 @@
+//! Members of an organisation and their roles. A membership is one item in
+//! the organisation's partition, indexed under the user (GSI1, "my
+//! organisations") and under its role (GSI2, `?role=`); roles are read on
+//! every request, so a change takes effect on the caller's next request.
+//!
+//! An organisation always keeps an owner: demoting or removing an owner
+//! needs another owner, and the transaction checks that other owner's
+//! membership still says `owner`, so two owners demoting each other at once
+//! cannot both succeed. Removing a member also removes their places in
+//! units and their personal links in the same transaction; demoting someone
+//! below planner drops their group staff places.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz_org::{OrgContext, org_context};
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::domain::Role;
+use shared::extract::{Json, PathId, Query};
+use shared::keys;
+use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::repo::organisations::{self, Membership};
+use shared::repo::structure::{self, Kind, Relation, RelationRecord};
+use shared::repo::{
+    from_item,
+    users::{self, User},
+};
+use shared::table::{Condition, Index, Key, SortKey, WriteOp};
+use shared::{ApiError, AppState, Result};
+
+use crate::common::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, profiles};
+
+/// Counter changes of one unit.
+type Deltas = Vec<(Relation, i64)>;
+
+const LAST_OWNER: &str = "An organisation keeps at least one owner.";
+
+/// A member as listed: the membership with the user's public profile.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    /// The user.
+    pub user_id: Uuid,
+    /// Their role in the organisation.
+    pub role: Role,
+    /// Member since.
+    pub created_at: DateTime<Utc>,
+    /// Version of the membership (also the ETag).
+    pub version: i64,
+    /// Their public profile (absent if the account no longer exists).
+    pub user: Option<User>,
+}
+
+impl Member {
+    fn of(m: Membership, user: Option<User>) -> Self {
+        Self { user_id: m.user_id, role: m.role, created_at: m.created_at, version: m.version, user }
+    }
+}
+
+/// Which members to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MemberListParams {
+    /// Only members with this role.
+    pub role: Option<Role>,
+    /// Items per page (1–100, default 25).
+    pub limit: Option<u32>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists the members of an organisation with their profiles.
+#[utoipa::path(
+    get,
+    path = "/v1/organisations/{id}/members",
+    tag = "organisations",
+    params(("id" = Uuid, Path, description = "Organisation id"), MemberListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = ListResponse<Member>), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_members(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(org): PathId,
+    Query(params): Query<MemberListParams>,
+) -> Result<Json<ListResponse<Member>>> {
+    principal.require("organisations", false)?;
+    org_context(&state, &principal, org).await?;
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let (query, list) = match params.role {
+        Some(role) => (
+            shared::table::Query::new(Index::Gsi2, keys::org_role_gsi2pk(org, role.as_str())),
+            format!("members:{org}:{}", role.as_str()),
+        ),
+        None => (
+            shared::table::Query::new(Index::Primary, keys::org_pk(org))
+                .sort_key(SortKey::BeginsWith(keys::MEMBER_PREFIX.into())),
+            format!("members:{org}"),
+        ),
+    };
+    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
+    let memberships = items.into_iter().map(from_item::<Membership>).collect::<anyhow::Result<Vec<_>>>()?;
+    let ids: Vec<Uuid> = memberships.iter().map(|m| m.user_id).collect();
+    let users = profiles(state.table.as_ref(), &ids).await?;
+    let items = memberships.into_iter().zip(users).map(|(m, u)| Member::of(m, u)).collect();
+    Ok(Json(ListResponse { items, next_cursor }))
+}
+
+/// A member's role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PutMemberRequest {
+    /// `owner`, `admin`, `planner`, `member` or `guest`.
+    pub role: Role,
+}
+
+/// Only owners make owners or change what an owner is.
+fn require_owner_for(context: &OrgContext, current: Option<Role>, wanted: Option<Role>) -> Result<()> {
+    let touches_owner = current == Some(Role::Owner) || wanted == Some(Role::Owner);
+    if touches_owner && !context.is_owner() {
+        return Err(ApiError::Forbidden("Only owners may make, change or remove owners.".into()));
+    }
+    Ok(())
+}
+
+/// The check that another owner than `leaving` remains; 409 when none does.
+async fn other_owner_check(state: &AppState, org: Uuid, leaving: Uuid) -> Result<WriteOp> {
+    // The role index may lag; the check below is what makes it safe.
+    let query = shared::table::Query::new(Index::Gsi2, keys::org_role_gsi2pk(org, Role::Owner.as_str())).limit(2);
+    let owners = state.table.query(&query).await?.items;
+    let other = owners
+        .into_iter()
+        .map(from_item::<Membership>)
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .find(|m| m.user_id != leaving)
+        .ok_or_else(|| ApiError::Conflict(LAST_OWNER.into()))?;
+    Ok(WriteOp::Check {
+        key: organisations::membership_key(org, other.user_id),
+        condition: Condition::eq("role", "owner"),
+    })
+}
+
+/// Adds the writes that remove `relations` (of one user) to `tx`, moving
+/// each unit's counters once.
+fn remove_relations(tx: &mut Tx, org: Uuid, relations: &[RelationRecord]) {
+    // One counter update per unit: an item may appear once per transaction.
+    let mut per_unit: Vec<(Kind, Uuid, Deltas)> = Vec::new();
+    for r in relations {
+        tx.push(structure::remove_relation_op(r.key()), Failure::Conflict(CHANGED_CONCURRENTLY));
+        match per_unit.iter_mut().find(|(k, u, _)| *k == r.kind && *u == r.unit_id) {
+            Some((_, _, deltas)) => deltas.push((r.relation, -1)),
+            None => per_unit.push((r.kind, r.unit_id, vec![(r.relation, -1)])),
+        }
+    }
+    for (kind, unit, deltas) in per_unit {
+        let failure = if deltas.iter().any(|(r, _)| *r == Relation::Head) {
+            Failure::Conflict("They are the last head of a department; appoint another head first.")
+        } else {
+            Failure::Conflict(CHANGED_CONCURRENTLY)
+        };
+        tx.push(structure::counters_op(org, kind, unit, &deltas), failure);
+    }
+}
+
+/// Adds a member or changes their role (owners and admins; only owners
+/// make owners).
+#[utoipa::path(
+    put,
+    path = "/v1/organisations/{id}/members/{userId}",
+    tag = "organisations",
+    request_body = PutMemberRequest,
+    params(
+        ("id" = Uuid, Path, description = "Organisation id"),
+        ("userId" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The membership version to change"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Member, description = "Role changed", headers(("ETag" = String, description = "The membership version"))),
+        (status = 201, body = Member, description = "Member added", headers(("ETag" = String, description = "The membership version"))),
+        Problems, WriteProblems
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn put_member(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathIds(org, user_id): PathIds,
+    Json(body): Json<PutMemberRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<Member>)> {
+    principal.require("organisations", true)?;
+    let context = org_context(&state, &principal, org).await?;
+    context.require_admin()?;
+    let table = state.table.as_ref();
+    let user = users::get(table, user_id).await?.ok_or(ApiError::NotFound)?;
+    let current = organisations::membership(table, org, user_id).await?;
+    require_owner_for(&context, current.as_ref().map(|m| m.role), Some(body.role))?;
+    let now = state.clock.now();
+    let mut tx = Tx::new();
+
+    let Some(current) = current else {
+        if if_match != IfMatch::Absent {
+            return Err(ApiError::PreconditionFailed);
+        }
+        let membership = Membership { organisation_id: org, user_id, role: body.role, created_at: now, version: 1 };
+        tx.push(
+            organisations::add_member_op(&membership)?,
+            Failure::Conflict("They became a member concurrently; retry."),
+        );
+        tx.push(
+            AuditEntry::new(Some(org), principal.actor(), "member.added", format!("user/{user_id}"), now, &meta)
+                .write(),
+            Failure::Conflict(CHANGED_CONCURRENTLY),
+        );
+        tx.commit(table).await?;
+        let version = membership.version;
+        return Ok((StatusCode::CREATED, etag_headers(version), Json(Member::of(membership, Some(user.view())))));
+    };
+
+    if_match.check(current.version)?;
+    if current.role == body.role {
+        return Ok((StatusCode::OK, etag_headers(current.version), Json(Member::of(current, Some(user.view())))));
+    }
+    tx.push(organisations::change_role_op(&current, body.role), Failure::Precondition);
+    if current.role == Role::Owner {
+        tx.push(other_owner_check(&state, org, user_id).await?, Failure::Conflict(LAST_OWNER));
+    }
+    if !Relation::Staff.allows(body.role) {
+        let staff: Vec<RelationRecord> = structure::relations_of_user(table, org, user_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.relation == Relation::Staff)
+            .collect();
+        remove_relations(&mut tx, org, &staff);
+    }
+    tx.push(
+        AuditEntry::new(Some(org), principal.actor(), "member.role_changed", format!("user/{user_id}"), now, &meta)
+            .write(),
+        Failure::Conflict(CHANGED_CONCURRENTLY),
+    );
+    tx.commit(table).await?;
+    let changed = Membership { role: body.role, version: current.version + 1, ..current };
+    Ok((StatusCode::OK, etag_headers(changed.version), Json(Member::of(changed, Some(user.view())))))
+}
+
+/// Removes a member with their unit places and personal links (owners and
+/// admins, or the member themselves; only owners remove owners).
+#[utoipa::path(
+    delete,
+    path = "/v1/organisations/{id}/members/{userId}",
+    tag = "organisations",
+    params(
+        ("id" = Uuid, Path, description = "Organisation id"),
+        ("userId" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The membership version to remove"),
+    ),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Removed"), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_member(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathIds(org, user_id): PathIds,
+) -> Result<StatusCode> {
+    principal.require("organisations", true)?;
+    let context = org_context(&state, &principal, org).await?;
+    let leaving_self = user_id == principal.user_id;
+    if !leaving_self {
+        context.require_admin()?;
+    }
+    let table = state.table.as_ref();
+    let current = organisations::membership(table, org, user_id).await?.ok_or(ApiError::NotFound)?;
+    if !leaving_self {
+        require_owner_for(&context, Some(current.role), None)?;
+    }
+    if_match.check(current.version)?;
+
+    let now = state.clock.now();
+    let mut tx = Tx::new();
+    tx.push(organisations::remove_member_op(org, user_id, current.version), Failure::Precondition);
+    if current.role == Role::Owner {
+        tx.push(other_owner_check(&state, org, user_id).await?, Failure::Conflict(LAST_OWNER));
+    }
+    let relations = structure::relations_of_user(table, org, user_id).await?;
+    remove_relations(&mut tx, org, &relations);
+    let links = shared::table::Query::new(Index::Gsi2, keys::links_gsi2pk(org, &crate::links::user_scope(user_id)));
+    for item in structure::query_all(table, links).await? {
+        if let Some(key) = Key::of(&item) {
+            tx.push(WriteOp::Delete { key, condition: Condition::Always }, Failure::Conflict(CHANGED_CONCURRENTLY));
+        }
+    }
+    tx.push(
+        AuditEntry::new(Some(org), principal.actor(), "member.removed", format!("user/{user_id}"), now, &meta).write(),
+        Failure::Conflict(CHANGED_CONCURRENTLY),
+    );
+    tx.commit(table).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,407 @@
+//! Organisations themselves: public sign-up, creation by a superadmin, the
+//! superadmin's list, reading, renaming and deleting (the deletion itself is
+//! in `deletion`).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz_org::{org_context, require_superadmin};
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::domain::{BoundedText, Email, Password, Role};
+use shared::error::Problem;
+use shared::extract::{Json, PathId, Query};
+use shared::keys;
+use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::repo::organisations::{self, Membership, Organisation};
+use shared::repo::{
+    from_item,
+    users::{self, User, UserRecord},
+};
+use shared::table::{Condition, Index, TableError, Update, WriteOp};
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+
+use crate::common::{ListParams, Problems, WriteProblems, commit_versioned, created_headers};
+
+type Name = BoundedText<100>;
+type OrgName = BoundedText<200>;
+
+/// Public sign-up request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SignUpRequest {
+    /// The organisation to create.
+    pub organisation: NewOrganisation,
+    /// Its first owner.
+    pub owner: NewOwner,
+}
+
+/// The organisation part of a sign-up.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewOrganisation {
+    /// Display name (1–200 characters).
+    pub name: String,
+}
+
+/// The owner part of a sign-up.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewOwner {
+    /// Email address (unique, case-insensitive).
+    pub email: String,
+    /// Password (8–128 characters).
+    pub password: String,
+    /// First name (1–100 characters).
+    pub first_name: String,
+    /// Last name (1–100 characters).
+    pub last_name: String,
+}
+
+impl std::fmt::Debug for NewOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOwner").field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
+/// Public sign-up response.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignUpResponse {
+    /// The new organisation.
+    pub organisation: Organisation,
+    /// Its owner.
+    pub user: User,
+}
+
+/// Creates an organisation and its owner account, atomically.
+#[utoipa::path(
+    post,
+    path = "/v1/public/organisations",
+    tag = "organisations",
+    request_body = SignUpRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    responses(
+        (status = 201, body = SignUpResponse, description = "Created"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The email is already registered"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_public_organisation(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<SignUpRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<SignUpResponse>)> {
+    let mut v = Validator::new();
+    let org_name = v.field("organisation.name", OrgName::parse(&body.organisation.name));
+    let email = v.field("owner.email", Email::parse(&body.owner.email));
+    let password = v.field("owner.password", Password::parse(&body.owner.password));
+    let first_name = v.field("owner.firstName", Name::parse(&body.owner.first_name));
+    let last_name = v.field("owner.lastName", Name::parse(&body.owner.last_name));
+    let (Some(org_name), Some(email), Some(password), Some(first_name), Some(last_name)) =
+        (org_name, email, password, first_name, last_name)
+    else {
+        return Err(v.into_error());
+    };
+
+    // Argon2 is CPU-heavy: keep it off the async workers.
+    let hash =
+        tokio::task::spawn_blocking(move || password.hash()).await.map_err(|e| ApiError::Internal(e.into()))??;
+
+    let now = state.clock.now();
+    let org = Organisation::new(org_name.as_str(), now);
+    let user = UserRecord::new(&email, first_name.as_str(), last_name.as_str(), Some(&hash), now);
+    let membership =
+        Membership { organisation_id: org.id, user_id: user.id, role: Role::Owner, created_at: now, version: 1 };
+    let actor = format!("user:{}", user.id);
+
+    let mut ops: Vec<WriteOp> = vec![organisations::create_op(&org)?];
+    ops.extend(users::create_ops(&user)?);
+    ops.push(organisations::add_member_op(&membership)?);
+    ops.push(
+        AuditEntry::new(Some(org.id), &actor, "organisation.created", format!("organisation/{}", org.id), now, &meta)
+            .write(),
+    );
+    ops.push(AuditEntry::new(Some(org.id), &actor, "user.created", format!("user/{}", user.id), now, &meta).write());
+
+    match state.table.transact_write(ops).await {
+        Ok(()) => {}
+        // The email guard is the only item that can already exist.
+        Err(TableError::ConditionFailed { .. }) => {
+            return Err(ApiError::Conflict("An account with this email already exists.".into()));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    tracing::info!(organisation_id = %org.id, user_id = %user.id, "organisation signed up");
+
+    let mut headers = etag_headers(org.version);
+    if let Ok(location) = format!("/v1/organisations/{}", org.id).parse() {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((StatusCode::CREATED, headers, Json(SignUpResponse { organisation: org, user: user.view() })))
+}
+
+/// Reads an organisation the caller belongs to (or any, for a superadmin).
+#[utoipa::path(
+    get,
+    path = "/v1/organisations/{id}",
+    tag = "organisations",
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Organisation, headers(("ETag" = String, description = "The version"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organisation_id))]
+pub async fn get_organisation(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+) -> Result<(HeaderMap, Json<Organisation>)> {
+    principal.require("organisations", false)?;
+    let org = org_context(&state, &principal, id).await?.record.organisation;
+    Ok((etag_headers(org.version), Json(org)))
+}
+
+/// A superadmin's new organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateOrganisationRequest {
+    /// Display name (1–200 characters).
+    pub name: String,
+    /// An existing user to make its first owner; without one the
+    /// organisation has no owner until one is added or invited.
+    pub owner: Option<Uuid>,
+}
+
+/// Creates an organisation (superadmins only), optionally with an owner.
+#[utoipa::path(
+    post,
+    path = "/v1/organisations",
+    tag = "organisations",
+    request_body = CreateOrganisationRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Organisation, description = "Created", headers(("ETag" = String, description = "The version"))), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_organisation(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<CreateOrganisationRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<Organisation>)> {
+    principal.require("organisations", true)?;
+    require_superadmin(&state, &principal).await?;
+    let mut v = Validator::new();
+    let name = v.field("name", OrgName::parse(&body.name));
+    let owner = match body.owner {
+        Some(id) => match users::get(state.table.as_ref(), id).await? {
+            Some(user) => Some(user),
+            None => {
+                v.error("owner", "no such user");
+                None
+            }
+        },
+        None => None,
+    };
+    let Some(name) = name else { return Err(v.into_error()) };
+    v.finish()?;
+
+    let now = state.clock.now();
+    let org = Organisation::new(name.as_str(), now);
+    let mut ops = vec![organisations::create_op(&org)?];
+    ops.push(
+        AuditEntry::new(
+            Some(org.id),
+            principal.actor(),
+            "organisation.created",
+            format!("organisation/{}", org.id),
+            now,
+            &meta,
+        )
+        .write(),
+    );
+    if let Some(owner) = &owner {
+        let membership =
+            Membership { organisation_id: org.id, user_id: owner.id, role: Role::Owner, created_at: now, version: 1 };
+        ops.push(organisations::add_member_op(&membership)?);
+        ops.push(
+            AuditEntry::new(Some(org.id), principal.actor(), "member.added", format!("user/{}", owner.id), now, &meta)
+                .write(),
+        );
+    }
+    state.table.transact_write(ops).await?;
+    tracing::info!(organisation_id = %org.id, "organisation created");
+    let headers = created_headers(org.version, &format!("/v1/organisations/{}", org.id));
+    Ok((StatusCode::CREATED, headers, Json(org)))
+}
+
+/// Lists every organisation (superadmins only), oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/organisations",
+    tag = "organisations",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = ListResponse<Organisation>), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_organisations(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<Organisation>>> {
+    principal.require("organisations", false)?;
+    require_superadmin(&state, &principal).await?;
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let query = shared::table::Query::new(Index::Gsi1, keys::ORGS_GSI1PK);
+    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, "organisations", query, &page).await?;
+    let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<Organisation>>>()?;
+    Ok(Json(ListResponse { items, next_cursor }))
+}
+
+/// Changes to an organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateOrganisationRequest {
+    /// New display name (1–200 characters).
+    pub name: Option<String>,
+}
+
+/// Renames an organisation (owners and admins).
+#[utoipa::path(
+    patch,
+    path = "/v1/organisations/{id}",
+    tag = "organisations",
+    request_body = UpdateOrganisationRequest,
+    params(
+        ("id" = Uuid, Path, description = "Organisation id"),
+        ("If-Match" = Option<String>, Header, description = "The version to change"),
+    ),
+    security(("bearer" = [])),
+    responses((status = 200, body = Organisation, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn update_organisation(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+    Json(body): Json<UpdateOrganisationRequest>,
+) -> Result<(HeaderMap, Json<Organisation>)> {
+    principal.require("organisations", true)?;
+    let context = org_context(&state, &principal, id).await?;
+    context.require_admin()?;
+    let mut v = Validator::new();
+    let name = v.optional("name", body.name.as_deref(), OrgName::parse);
+    let Some(name) = name else { return Err(v.into_error()) };
+    let mut org = context.record.organisation;
+    if_match.check(org.version)?;
+
+    let now = state.clock.now();
+    let mut update = Update::new(organisations::org_key(id))
+        .set("updatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
+        .add("version", 1)
+        .when(Condition::All(vec![Condition::version_is(org.version), Condition::AttrNotExists("deleting".into())]));
+    if let Some(name) = &name {
+        update = update.set("name", name.as_str());
+        org.name = name.as_str().to_string();
+    }
+    let audit =
+        AuditEntry::new(Some(id), principal.actor(), "organisation.updated", format!("organisation/{id}"), now, &meta);
+    commit_versioned(state.table.as_ref(), vec![WriteOp::Update(update), audit.write()]).await?;
+    org.updated_at = now;
+    org.version += 1;
+    Ok((etag_headers(org.version), Json(org)))
+}
+
+/// How far a deletion got.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletionProgress {
+    /// The organisation.
+    pub id: Uuid,
+    /// `deleting` while items remain: send `DELETE` again to continue.
+    pub status: String,
+}
+
+/// Deletes an organisation with everything it owns (owners and superadmins).
+/// Large organisations are deleted over several requests: 202 means "send
+/// `DELETE` again to continue", 204 that it is gone.
+#[utoipa::path(
+    delete,
+    path = "/v1/organisations/{id}",
+    tag = "organisations",
+    params(
+        ("id" = Uuid, Path, description = "Organisation id"),
+        ("If-Match" = Option<String>, Header, description = "The version to delete (checked when the deletion starts)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 202, body = DeletionProgress, description = "Deletion in progress; repeat the request"),
+        Problems, WriteProblems
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_organisation(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    principal.require("organisations", true)?;
+    let table = state.table.as_ref();
+    let record = organisations::get_record(table, id).await?.ok_or(ApiError::NotFound)?;
+    let membership = organisations::membership(table, id, principal.user_id).await?;
+    let superadmin = users::get(table, principal.user_id).await?.is_some_and(|u| u.is_superadmin());
+    let is_owner = membership.as_ref().is_some_and(|m| m.role == Role::Owner);
+    if record.deleting {
+        // Only a deletion's requester, an owner or a superadmin resumes it;
+        // to everyone else the organisation is already gone.
+        if !(superadmin || is_owner || record.deletion_requested_by == Some(principal.user_id)) {
+            return Err(ApiError::NotFound);
+        }
+    } else {
+        if membership.is_none() && !superadmin {
+            return Err(ApiError::NotFound);
+        }
+        if !(superadmin || is_owner) {
+            return Err(ApiError::Forbidden("Only owners may delete the organisation.".into()));
+        }
+        if_match.check(record.organisation.version)?;
+        let now = state.clock.now();
+        let mark = crate::deletion::mark_op(id, record.organisation.version, principal.user_id, now)?;
+        let audit = AuditEntry::new(
+            Some(id),
+            principal.actor(),
+            "organisation.deletion_started",
+            format!("organisation/{id}"),
+            now,
+            &meta,
+        );
+        commit_versioned(table, vec![mark, audit.write()]).await?;
+        tracing::info!(organisation_id = %id, "organisation deletion started");
+    }
+    match crate::deletion::purge(&state, id, &principal.actor(), &meta).await? {
+        crate::deletion::Progress::Done => {
+            tracing::info!(organisation_id = %id, "organisation deleted");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        crate::deletion::Progress::More => {
+            Ok((StatusCode::ACCEPTED, Json(DeletionProgress { id, status: "deleting".into() })).into_response())
+        }
+    }
+}

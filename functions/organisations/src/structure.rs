@@ -1,0 +1,770 @@
+//! Groups, departments, locations and security groups: one implementation
+//! parameterised by [`Kind`], mounted under each kind's path by
+//! `unit_routes!` (which only adds the documented, per-path entry points).
+//!
+//! A unit's members — and a department's heads, a group's staff — change
+//! with one `{add, remove}` request applied in one transaction: only members
+//! of the organisation may be added (400 otherwise), each added user's
+//! membership is checked in the same transaction, and the unit's counters
+//! move with the relation items. Heads and members are independent
+//! relations (a head need not be listed as a member). Deleting a unit marks
+//! it first (it then reads as absent and takes no new relations), removes
+//! its relations and its scoped links in batches, and deletes it last, so a
+//! repeated `DELETE` finishes an interrupted one.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz_org::{OrgContext, org_context};
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::domain::BoundedText;
+use shared::extract::{Json, PathId, Query};
+use shared::keys;
+use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::repo::from_item;
+use shared::repo::organisations::{self, Membership};
+use shared::repo::structure::{self, Kind, Relation, RelationRecord, Unit};
+use shared::table::{Condition, Index, Item, Key, SortKey, Update, WriteOp};
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+
+use crate::common::{
+    CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, UserEntry, WriteProblems, check_change,
+    created_headers, profiles,
+};
+
+type UnitName = BoundedText<200>;
+/// Most users one `{add, remove}` request may name.
+pub const MAX_CHANGE: usize = 40;
+/// Most heads a department may be created with.
+const MAX_INITIAL_HEADS: usize = 25;
+const MAX_DESCRIPTION: usize = 2000;
+
+/// A new unit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateUnitRequest {
+    /// Display name (1–200 characters).
+    pub name: String,
+    /// Free text (up to 2000 characters).
+    pub description: Option<String>,
+    /// IANA time zone such as `Europe/Stockholm` (locations: required; others: not allowed).
+    pub time_zone: Option<String>,
+    /// User ids of the first heads (departments: at least one; others: not allowed).
+    pub heads: Option<Vec<Uuid>>,
+}
+
+/// Changes to a unit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateUnitRequest {
+    /// New display name.
+    pub name: Option<String>,
+    /// New description (an empty string removes it).
+    pub description: Option<String>,
+    /// New IANA time zone (locations only).
+    pub time_zone: Option<String>,
+}
+
+/// Users to add to and remove from a unit's members, heads or staff.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RelationChange {
+    /// User ids to add (members of the organisation).
+    #[serde(default)]
+    pub add: Vec<Uuid>,
+    /// User ids to remove.
+    #[serde(default)]
+    pub remove: Vec<Uuid>,
+}
+
+fn parse_description(raw: &str) -> std::result::Result<Option<String>, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.chars().count() > MAX_DESCRIPTION {
+        return Err(format!("must be at most {MAX_DESCRIPTION} characters"));
+    }
+    if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(Some(trimmed.to_string()))
+}
+
+/// Checks an IANA time zone name (`Europe/Stockholm`).
+pub fn parse_time_zone(raw: &str) -> std::result::Result<String, String> {
+    raw.parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| "must be an IANA time zone such as Europe/Stockholm".to_string())
+}
+
+async fn read_context(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgContext> {
+    principal.require("organisations", false)?;
+    org_context(state, principal, org).await
+}
+
+async fn write_context(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgContext> {
+    principal.require("organisations", true)?;
+    let context = org_context(state, principal, org).await?;
+    context.require_admin()?;
+    Ok(context)
+}
+
+async fn live_unit(state: &AppState, org: Uuid, kind: Kind, id: Uuid) -> Result<Unit> {
+    structure::get(state.table.as_ref(), org, kind, id, false).await?.ok_or(ApiError::NotFound)
+}
+
+struct Audit<'a> {
+    principal: &'a Principal,
+    meta: &'a RequestMeta,
+    org: Uuid,
+    kind: Kind,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Audit<'_> {
+    fn entry(&self, what: &str, unit: Uuid) -> WriteOp {
+        let action = format!("{}.{what}", self.kind.noun());
+        let target = format!("{}/{unit}", self.kind.noun());
+        AuditEntry::new(Some(self.org), self.principal.actor(), action, target, self.now, self.meta).write()
+    }
+}
+
+/// The memberships of `users` in `org`, in order (`None`: not a member).
+async fn memberships_of(state: &AppState, org: Uuid, users: &[Uuid]) -> Result<Vec<Option<Membership>>> {
+    let mut found: Vec<Membership> = Vec::new();
+    for chunk in users.chunks(shared::table::MAX_BATCH_GET) {
+        let keys: Vec<Key> = chunk.iter().map(|u| organisations::membership_key(org, *u)).collect();
+        for item in state.table.batch_get(&keys).await? {
+            found.push(from_item(item)?);
+        }
+    }
+    Ok(users.iter().map(|u| found.iter().find(|m| m.user_id == *u).cloned()).collect())
+}
+
+/// The check, inside a relation change, that `user` is still a member
+/// whose role allows `relation`.
+fn membership_check(org: Uuid, user: Uuid, relation: Relation) -> WriteOp {
+    let condition = match relation {
+        Relation::Staff => {
+            Condition::Any(["planner", "admin", "owner"].into_iter().map(|r| Condition::eq("role", r)).collect())
+        }
+        Relation::Member | Relation::Head => Condition::Exists,
+    };
+    WriteOp::Check { key: organisations::membership_key(org, user), condition }
+}
+
+/// Lists the units of one kind, oldest first.
+pub async fn list_units(
+    state: &AppState,
+    principal: &Principal,
+    org: Uuid,
+    kind: Kind,
+    params: ListParams,
+) -> Result<Json<ListResponse<Unit>>> {
+    read_context(state, principal, org).await?;
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let query = shared::table::Query::new(Index::Primary, keys::org_pk(org))
+        .sort_key(SortKey::BeginsWith(keys::unit_prefix(kind.key())));
+    let list = format!("units:{org}:{}", kind.key());
+    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
+    let mut units = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(unit) = structure::from_unit_item(item)? {
+            units.push(unit);
+        }
+    }
+    Ok(Json(ListResponse { items: units, next_cursor }))
+}
+
+/// Creates a unit (with a department's first heads).
+pub async fn create_unit(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    org: Uuid,
+    kind: Kind,
+    body: CreateUnitRequest,
+) -> Result<(StatusCode, HeaderMap, Json<Unit>)> {
+    write_context(state, principal, org).await?;
+    let mut v = Validator::new();
+    let name = v.field("name", UnitName::parse(&body.name));
+    let description = v.optional("description", body.description.as_deref(), parse_description);
+    let time_zone = match (kind, body.time_zone.as_deref()) {
+        (Kind::Location, Some(raw)) => v.field("timeZone", parse_time_zone(raw)).map(Some),
+        (Kind::Location, None) => {
+            v.error("timeZone", "is required for a location");
+            None
+        }
+        (_, Some(_)) => {
+            v.error("timeZone", "only locations have a time zone");
+            None
+        }
+        (_, None) => Some(None),
+    };
+    let heads = body.heads.unwrap_or_default();
+    match kind {
+        Kind::Department if heads.is_empty() => v.error("heads", "a department needs at least one head"),
+        Kind::Department if heads.len() > MAX_INITIAL_HEADS => {
+            v.error("heads", format!("at most {MAX_INITIAL_HEADS} heads when creating"))
+        }
+        Kind::Department => {}
+        _ if !heads.is_empty() => v.error("heads", "only departments have heads"),
+        _ => {}
+    }
+    if let Err(ApiError::Validation(errors)) = check_change(&heads, &[], MAX_INITIAL_HEADS.max(heads.len())) {
+        for e in errors {
+            v.error(&e.field.replacen("add", "heads", 1), e.message);
+        }
+    }
+    let memberships = memberships_of(state, org, &heads).await?;
+    for (i, m) in memberships.iter().enumerate() {
+        if m.is_none() {
+            v.error(&format!("heads[{i}]"), "is not a member of this organisation");
+        }
+    }
+    let (Some(name), Some(description), Some(time_zone)) = (name, description, time_zone) else {
+        return Err(v.into_error());
+    };
+    v.finish()?;
+
+    let now = state.clock.now();
+    let mut unit = Unit::new(org, kind, name.as_str(), now);
+    unit.description = description.flatten();
+    unit.time_zone = time_zone;
+    if kind.has(Relation::Head) {
+        unit.head_count = Some(heads.len() as i64);
+    }
+    let audit = Audit { principal, meta, org, kind, now };
+    let mut tx = Tx::new();
+    tx.push(structure::create_op(&unit)?, Failure::Conflict(CHANGED_CONCURRENTLY));
+    for head in &heads {
+        let record = RelationRecord {
+            organisation_id: org,
+            kind,
+            unit_id: unit.id,
+            relation: Relation::Head,
+            user_id: *head,
+            created_at: now,
+        };
+        tx.push(structure::add_relation_op(&record)?, Failure::Conflict(CHANGED_CONCURRENTLY));
+        tx.push(membership_check(org, *head, Relation::Head), Failure::Conflict("A head is no longer a member."));
+    }
+    tx.push(audit.entry("created", unit.id), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.commit(state.table.as_ref()).await?;
+    let plural = path_segment(kind);
+    let headers = created_headers(unit.version, &format!("/v1/organisations/{org}/{plural}/{}", unit.id));
+    Ok((StatusCode::CREATED, headers, Json(unit)))
+}
+
+/// The path segment of a kind.
+pub fn path_segment(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Group => "groups",
+        Kind::Department => "departments",
+        Kind::Location => "locations",
+        Kind::SecurityGroup => "security-groups",
+    }
+}
+
+/// Reads one unit.
+pub async fn get_unit(
+    state: &AppState,
+    principal: &Principal,
+    org: Uuid,
+    kind: Kind,
+    id: Uuid,
+) -> Result<(HeaderMap, Json<Unit>)> {
+    read_context(state, principal, org).await?;
+    let unit = live_unit(state, org, kind, id).await?;
+    Ok((etag_headers(unit.version), Json(unit)))
+}
+
+/// Changes a unit's name, description or time zone.
+#[allow(clippy::too_many_arguments)]
+pub async fn update_unit(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    if_match: IfMatch,
+    org: Uuid,
+    kind: Kind,
+    id: Uuid,
+    body: UpdateUnitRequest,
+) -> Result<(HeaderMap, Json<Unit>)> {
+    write_context(state, principal, org).await?;
+    let mut v = Validator::new();
+    let name = v.optional("name", body.name.as_deref(), UnitName::parse);
+    let description = v.optional("description", body.description.as_deref(), parse_description);
+    let time_zone = match (kind, body.time_zone.as_deref()) {
+        (Kind::Location, raw) => v.optional("timeZone", raw, parse_time_zone),
+        (_, Some(_)) => {
+            v.error("timeZone", "only locations have a time zone");
+            None
+        }
+        (_, None) => Some(None),
+    };
+    let (Some(name), Some(description), Some(time_zone)) = (name, description, time_zone) else {
+        return Err(v.into_error());
+    };
+    let mut unit = live_unit(state, org, kind, id).await?;
+    if_match.check(unit.version)?;
+
+    let now = state.clock.now();
+    let mut update = Update::new(unit.key())
+        .set("updatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
+        .add("version", 1)
+        .when(Condition::All(vec![structure::live(), Condition::version_is(unit.version)]));
+    if let Some(name) = name {
+        update = update.set("name", name.as_str());
+        unit.name = name.as_str().to_string();
+    }
+    match description {
+        Some(Some(text)) => {
+            update = update.set("description", text.clone());
+            unit.description = Some(text);
+        }
+        Some(None) => {
+            update = update.remove("description");
+            unit.description = None;
+        }
+        None => {}
+    }
+    if let Some(tz) = time_zone {
+        update = update.set("timeZone", tz.clone());
+        unit.time_zone = Some(tz);
+    }
+    let audit = Audit { principal, meta, org, kind, now };
+    let mut tx = Tx::new();
+    tx.push(WriteOp::Update(update), Failure::Precondition);
+    tx.push(audit.entry("updated", id), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.commit(state.table.as_ref()).await?;
+    unit.updated_at = now;
+    unit.version += 1;
+    Ok((etag_headers(unit.version), Json(unit)))
+}
+
+/// Deletes a unit with its relations and the links scoped to it.
+pub async fn delete_unit(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    if_match: IfMatch,
+    org: Uuid,
+    kind: Kind,
+    id: Uuid,
+) -> Result<StatusCode> {
+    write_context(state, principal, org).await?;
+    let table = state.table.as_ref();
+    let current = table.get(&structure::unit_key(org, kind, id)).await?.ok_or(ApiError::NotFound)?;
+    let now = state.clock.now();
+    let audit = Audit { principal, meta, org, kind, now };
+    if !current.contains_key(structure::DELETING) {
+        let unit: Unit = from_item(current)?;
+        if_match.check(unit.version)?;
+        let mark = Update::new(unit.key())
+            .set(structure::DELETING, true)
+            .when(Condition::All(vec![structure::live(), Condition::version_is(unit.version)]));
+        let mut tx = Tx::new();
+        tx.push(WriteOp::Update(mark), Failure::Precondition);
+        tx.commit(table).await?;
+    }
+    // Relations, then scoped links, in bounded batches (each delete is idempotent).
+    let relations = shared::table::Query::new(Index::Primary, keys::org_pk(org))
+        .sort_key(SortKey::BeginsWith(keys::unit_relations_prefix(kind.key(), id)));
+    delete_matching(table, relations).await?;
+    if let Some(scope) = crate::links::unit_scope(kind, id) {
+        delete_matching(table, shared::table::Query::new(Index::Gsi2, keys::links_gsi2pk(org, &scope))).await?;
+    }
+    let mut tx = Tx::new();
+    tx.push(
+        WriteOp::Delete {
+            key: structure::unit_key(org, kind, id),
+            condition: Condition::AttrExists(structure::DELETING.into()),
+        },
+        Failure::NotFound,
+    );
+    tx.push(audit.entry("deleted", id), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.commit(table).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes every item `query` matches, 25 per transaction.
+pub async fn delete_matching(table: &dyn shared::table::Table, query: shared::table::Query) -> Result<()> {
+    let mut query = query.limit(crate::deletion::BATCH as u32);
+    loop {
+        let page = table.query(&query).await?;
+        let keys: Vec<Key> = page.items.iter().filter_map(Key::of).collect();
+        if !keys.is_empty() {
+            let ops = keys.into_iter().map(|key| WriteOp::Delete { key, condition: Condition::Always }).collect();
+            table.transact_write(ops).await?;
+        }
+        match (page.items.last(), page.last_key) {
+            (Some(last), Some(_)) => query = query.start_after(last),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Lists the members, heads or staff of a unit with their profiles.
+#[allow(clippy::too_many_arguments)]
+pub async fn list_relation(
+    state: &AppState,
+    principal: &Principal,
+    org: Uuid,
+    kind: Kind,
+    id: Uuid,
+    relation: Relation,
+    params: ListParams,
+) -> Result<Json<ListResponse<UserEntry>>> {
+    read_context(state, principal, org).await?;
+    live_unit(state, org, kind, id).await?;
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let query = shared::table::Query::new(Index::Primary, keys::org_pk(org))
+        .sort_key(SortKey::BeginsWith(keys::relation_prefix(kind.key(), id, relation.key())));
+    let list = format!("rel:{org}:{}:{id}:{}", kind.key(), relation.key());
+    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
+    let records = items.into_iter().map(from_item::<RelationRecord>).collect::<anyhow::Result<Vec<_>>>()?;
+    let ids: Vec<Uuid> = records.iter().map(|r| r.user_id).collect();
+    let users = profiles(state.table.as_ref(), &ids).await?;
+    let items = records
+        .into_iter()
+        .zip(users)
+        .map(|(r, user)| UserEntry { user_id: r.user_id, created_at: r.created_at, user })
+        .collect();
+    Ok(Json(ListResponse { items, next_cursor }))
+}
+
+/// Adds and removes members, heads or staff of a unit in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_relation(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    org: Uuid,
+    kind: Kind,
+    id: Uuid,
+    relation: Relation,
+    body: RelationChange,
+) -> Result<Json<Unit>> {
+    write_context(state, principal, org).await?;
+    let unit = live_unit(state, org, kind, id).await?;
+    check_change(&body.add, &body.remove, MAX_CHANGE)?;
+    let mut v = Validator::new();
+    let memberships = memberships_of(state, org, &body.add).await?;
+    for (i, m) in memberships.iter().enumerate() {
+        match m {
+            None => v.error(&format!("add[{i}]"), "is not a member of this organisation"),
+            Some(m) if !relation.allows(m.role) => {
+                v.error(&format!("add[{i}]"), "must be a planner, admin or owner of the organisation")
+            }
+            Some(_) => {}
+        }
+    }
+    v.finish()?;
+
+    // Only real changes are written, so the counters stay exact.
+    let table = state.table.as_ref();
+    let wanted: Vec<Key> =
+        body.add.iter().chain(&body.remove).map(|u| structure::relation_key(org, kind, id, relation, *u)).collect();
+    let mut existing: Vec<Item> = Vec::new();
+    for chunk in wanted.chunks(shared::table::MAX_BATCH_GET) {
+        existing.extend(table.batch_get(chunk).await?);
+    }
+    let exists = |user: &Uuid| {
+        let key = structure::relation_key(org, kind, id, relation, *user);
+        existing.iter().any(|item| Key::of(item).as_ref() == Some(&key))
+    };
+    let adds: Vec<Uuid> = body.add.iter().filter(|u| !exists(u)).copied().collect();
+    let removes: Vec<Uuid> = body.remove.iter().filter(|u| exists(u)).copied().collect();
+    if adds.is_empty() && removes.is_empty() {
+        return Ok(Json(unit));
+    }
+    let delta = adds.len() as i64 - removes.len() as i64;
+    if unit.count(relation) + delta < relation.minimum() {
+        return Err(ApiError::Conflict(last_one_message(relation).into()));
+    }
+
+    let now = state.clock.now();
+    let audit = Audit { principal, meta, org, kind, now };
+    let mut tx = Tx::new();
+    for user in &adds {
+        let record =
+            RelationRecord { organisation_id: org, kind, unit_id: id, relation, user_id: *user, created_at: now };
+        tx.push(structure::add_relation_op(&record)?, Failure::Conflict(CHANGED_CONCURRENTLY));
+        tx.push(membership_check(org, *user, relation), Failure::Conflict("A user to add is no longer a member."));
+    }
+    for user in &removes {
+        let key = structure::relation_key(org, kind, id, relation, *user);
+        tx.push(structure::remove_relation_op(key), Failure::Conflict(CHANGED_CONCURRENTLY));
+    }
+    let counter_failure = if delta < 0 && relation.minimum() > 0 {
+        Failure::Conflict(last_one_message(relation))
+    } else {
+        Failure::NotFound
+    };
+    tx.push(structure::counters_op(org, kind, id, &[(relation, delta)]), counter_failure);
+    let what = match relation {
+        Relation::Member => "members_changed",
+        Relation::Head => "heads_changed",
+        Relation::Staff => "staff_changed",
+    };
+    tx.push(audit.entry(what, id), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.commit(table).await?;
+    let unit = live_unit(state, org, kind, id).await?;
+    Ok(Json(unit))
+}
+
+fn last_one_message(relation: Relation) -> &'static str {
+    match relation {
+        Relation::Head => "A department keeps at least one head.",
+        Relation::Member | Relation::Staff => CHANGED_CONCURRENTLY,
+    }
+}
+
+/// Declares the documented routes of one kind; each is a one-line call
+/// into the generic implementation above.
+macro_rules! unit_routes {
+    ($module:ident, $kind:expr, $plural:literal, $noun:literal) => {
+        #[doc = concat!("Routes of ", $plural, ".")]
+        pub mod $module {
+            use super::*;
+
+            #[doc = concat!("Lists the ", $plural, " of an organisation.")]
+            #[utoipa::path(
+                get,
+                summary = concat!("Lists the ", $plural, " of an organisation."),
+                path = concat!("/v1/organisations/{id}/", $plural),
+                operation_id = concat!("list_", $noun, "s"),
+                tag = "organisations",
+                params(("id" = Uuid, Path, description = "Organisation id"), ListParams),
+                security(("bearer" = [])),
+                responses((status = 200, body = ListResponse<Unit>), Problems)
+            )]
+            pub async fn list(
+                State(state): State<AppState>,
+                principal: Principal,
+                PathId(org): PathId,
+                Query(params): Query<ListParams>,
+            ) -> Result<Json<ListResponse<Unit>>> {
+                list_units(&state, &principal, org, $kind, params).await
+            }
+
+            #[doc = concat!("Creates a ", $noun, " (owners and admins).")]
+            #[utoipa::path(
+                post,
+                summary = concat!("Creates a ", $noun, " (owners and admins)."),
+                path = concat!("/v1/organisations/{id}/", $plural),
+                operation_id = concat!("create_", $noun),
+                tag = "organisations",
+                request_body = CreateUnitRequest,
+                params(
+                    ("id" = Uuid, Path, description = "Organisation id"),
+                    ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response"),
+                ),
+                security(("bearer" = [])),
+                responses((status = 201, body = Unit, description = "Created"), Problems, WriteProblems)
+            )]
+            pub async fn create(
+                State(state): State<AppState>,
+                principal: Principal,
+                meta: RequestMeta,
+                PathId(org): PathId,
+                Json(body): Json<CreateUnitRequest>,
+            ) -> Result<(StatusCode, HeaderMap, Json<Unit>)> {
+                create_unit(&state, &principal, &meta, org, $kind, body).await
+            }
+
+            #[doc = concat!("Reads a ", $noun, ".")]
+            #[utoipa::path(
+                get,
+                summary = concat!("Reads a ", $noun, "."),
+                path = concat!("/v1/organisations/{id}/", $plural, "/{unitId}"),
+                operation_id = concat!("get_", $noun),
+                tag = "organisations",
+                params(("id" = Uuid, Path, description = "Organisation id"), ("unitId" = Uuid, Path, description = "Unit id")),
+                security(("bearer" = [])),
+                responses((status = 200, body = Unit, headers(("ETag" = String, description = "The version"))), Problems)
+            )]
+            pub async fn get(
+                State(state): State<AppState>,
+                principal: Principal,
+                PathIds(org, id): PathIds,
+            ) -> Result<(HeaderMap, Json<Unit>)> {
+                get_unit(&state, &principal, org, $kind, id).await
+            }
+
+            #[doc = concat!("Changes a ", $noun, " (owners and admins).")]
+            #[utoipa::path(
+                patch,
+                summary = concat!("Changes a ", $noun, " (owners and admins)."),
+                path = concat!("/v1/organisations/{id}/", $plural, "/{unitId}"),
+                operation_id = concat!("update_", $noun),
+                tag = "organisations",
+                request_body = UpdateUnitRequest,
+                params(
+                    ("id" = Uuid, Path, description = "Organisation id"),
+                    ("unitId" = Uuid, Path, description = "Unit id"),
+                    ("If-Match" = Option<String>, Header, description = "The version to change"),
+                ),
+                security(("bearer" = [])),
+                responses((status = 200, body = Unit, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+            )]
+            pub async fn update(
+                State(state): State<AppState>,
+                principal: Principal,
+                meta: RequestMeta,
+                if_match: IfMatch,
+                PathIds(org, id): PathIds,
+                Json(body): Json<UpdateUnitRequest>,
+            ) -> Result<(HeaderMap, Json<Unit>)> {
+                update_unit(&state, &principal, &meta, if_match, org, $kind, id, body).await
+            }
+
+            #[doc = concat!("Deletes a ", $noun, " with its memberships (owners and admins).")]
+            #[utoipa::path(
+                delete,
+                summary = concat!("Deletes a ", $noun, " with its memberships (owners and admins)."),
+                path = concat!("/v1/organisations/{id}/", $plural, "/{unitId}"),
+                operation_id = concat!("delete_", $noun),
+                tag = "organisations",
+                params(
+                    ("id" = Uuid, Path, description = "Organisation id"),
+                    ("unitId" = Uuid, Path, description = "Unit id"),
+                    ("If-Match" = Option<String>, Header, description = "The version to delete"),
+                ),
+                security(("bearer" = [])),
+                responses((status = 204, description = "Deleted"), Problems, WriteProblems)
+            )]
+            pub async fn delete(
+                State(state): State<AppState>,
+                principal: Principal,
+                meta: RequestMeta,
+                if_match: IfMatch,
+                PathIds(org, id): PathIds,
+            ) -> Result<StatusCode> {
+                delete_unit(&state, &principal, &meta, if_match, org, $kind, id).await
+            }
+        }
+    };
+}
+
+/// Declares the documented list and change routes of one relation of a kind.
+macro_rules! relation_routes {
+    ($module:ident, $kind:expr, $relation:expr, $plural:literal, $segment:literal, $noun:literal) => {
+        #[doc = concat!("Routes of the ", $segment, " of ", $plural, ".")]
+        pub mod $module {
+            use super::*;
+
+            #[doc = concat!("Lists the ", $segment, " of a ", $noun, " with their profiles.")]
+            #[utoipa::path(
+                get,
+                summary = concat!("Lists the ", $segment, " of a ", $noun, " with their profiles."),
+                path = concat!("/v1/organisations/{id}/", $plural, "/{unitId}/", $segment),
+                operation_id = concat!("list_", $noun, "_", $segment),
+                tag = "organisations",
+                params(
+                    ("id" = Uuid, Path, description = "Organisation id"),
+                    ("unitId" = Uuid, Path, description = "Unit id"),
+                    ListParams
+                ),
+                security(("bearer" = [])),
+                responses((status = 200, body = ListResponse<UserEntry>), Problems)
+            )]
+            pub async fn list(
+                State(state): State<AppState>,
+                principal: Principal,
+                PathIds(org, id): PathIds,
+                Query(params): Query<ListParams>,
+            ) -> Result<Json<ListResponse<UserEntry>>> {
+                list_relation(&state, &principal, org, $kind, id, $relation, params).await
+            }
+
+            #[doc = concat!("Adds and removes ", $segment, " of a ", $noun, " in one transaction (owners and admins).")]
+            #[utoipa::path(
+                post,
+                summary = concat!("Adds and removes ", $segment, " of a ", $noun, " in one transaction (owners and admins)."),
+                path = concat!("/v1/organisations/{id}/", $plural, "/{unitId}/", $segment),
+                operation_id = concat!("change_", $noun, "_", $segment),
+                tag = "organisations",
+                request_body = RelationChange,
+                params(("id" = Uuid, Path, description = "Organisation id"), ("unitId" = Uuid, Path, description = "Unit id")),
+                security(("bearer" = [])),
+                responses((status = 200, body = Unit, description = "The unit with its new counts"), Problems, WriteProblems)
+            )]
+            pub async fn change(
+                State(state): State<AppState>,
+                principal: Principal,
+                meta: RequestMeta,
+                PathIds(org, id): PathIds,
+                Json(body): Json<RelationChange>,
+            ) -> Result<Json<Unit>> {
+                change_relation(&state, &principal, &meta, org, $kind, id, $relation, body).await
+            }
+        }
+    };
+}
+
+unit_routes!(groups, Kind::Group, "groups", "group");
+unit_routes!(departments, Kind::Department, "departments", "department");
+unit_routes!(locations, Kind::Location, "locations", "location");
+unit_routes!(security_groups, Kind::SecurityGroup, "security-groups", "security_group");
+relation_routes!(group_members, Kind::Group, Relation::Member, "groups", "members", "group");
+relation_routes!(group_staff, Kind::Group, Relation::Staff, "groups", "staff", "group");
+relation_routes!(department_members, Kind::Department, Relation::Member, "departments", "members", "department");
+relation_routes!(department_heads, Kind::Department, Relation::Head, "departments", "heads", "department");
+relation_routes!(location_members, Kind::Location, Relation::Member, "locations", "members", "location");
+relation_routes!(
+    security_group_members,
+    Kind::SecurityGroup,
+    Relation::Member,
+    "security-groups",
+    "members",
+    "security_group"
+);
+
+/// Every route of every kind.
+pub fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::get, groups::update, groups::delete))
+        .routes(routes!(departments::list, departments::create))
+        .routes(routes!(departments::get, departments::update, departments::delete))
+        .routes(routes!(locations::list, locations::create))
+        .routes(routes!(locations::get, locations::update, locations::delete))
+        .routes(routes!(security_groups::list, security_groups::create))
+        .routes(routes!(security_groups::get, security_groups::update, security_groups::delete))
+        .routes(routes!(group_members::list, group_members::change))
+        .routes(routes!(group_staff::list, group_staff::change))
+        .routes(routes!(department_members::list, department_members::change))
+        .routes(routes!(department_heads::list, department_heads::change))
+        .routes(routes!(location_members::list, location_members::change))
+        .routes(routes!(security_group_members::list, security_group_members::change))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_zones_must_be_iana_names() {
+        assert_eq!(parse_time_zone("Europe/Stockholm").unwrap(), "Europe/Stockholm");
+        assert!(parse_time_zone("Mars/Olympus").is_err());
+        assert!(parse_time_zone("").is_err());
+    }
+
+    #[test]
+    fn descriptions_keep_line_breaks_but_not_other_controls() {
+        assert_eq!(parse_description(" a\nb ").unwrap().as_deref(), Some("a\nb"));
+        assert_eq!(parse_description("  ").unwrap(), None);
+        assert!(parse_description("a\u{0}").is_err());
+        assert!(parse_description(&"x".repeat(MAX_DESCRIPTION + 1)).is_err());
+    }
+}

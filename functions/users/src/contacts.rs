@@ -1,0 +1,236 @@
+//! A user's contacts (seed 000 contact).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz::{Area, UserAccess};
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::domain::{BoundedText, Email, new_id};
+use shared::extract::{Json, PathId, Query};
+use shared::pagination::query_page;
+use shared::repo::contacts::{self, Contact};
+use shared::repo::users::Profile;
+use shared::table::{Condition, WriteOp};
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+
+use crate::common::{Page, PageParams, Problems, WriteProblems, access, commit_versioned, created_headers, page_of};
+
+/// A contact as written by clients (PUT replaces every field).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ContactBody {
+    /// Name (1–100 characters).
+    pub name: String,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Relation to the user (1–50 characters).
+    #[serde(default)]
+    pub relation: Option<String>,
+    /// Note (1–1000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Media id of a picture.
+    #[serde(default)]
+    pub avatar_media_id: Option<Uuid>,
+}
+
+struct Checked {
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    relation: Option<String>,
+    note: Option<String>,
+}
+
+fn check(body: &ContactBody) -> Result<Checked> {
+    let mut v = Validator::new();
+    let name = v.field("name", BoundedText::<100>::parse(&body.name));
+    let phone = v.optional("phone", body.phone.as_deref(), Profile::parse_phone);
+    let email = v.optional("email", body.email.as_deref(), |e| Email::parse(e).map(String::from));
+    let relation = v.optional("relation", body.relation.as_deref(), |r| BoundedText::<50>::parse(r).map(String::from));
+    let note = v.optional("note", body.note.as_deref(), |n| BoundedText::<1000>::parse(n).map(String::from));
+    match (name, phone, email, relation, note) {
+        (Some(name), Some(phone), Some(email), Some(relation), Some(note)) => {
+            Ok(Checked { name: name.to_string(), phone, email, relation, note })
+        }
+        _ => Err(v.into_error()),
+    }
+}
+
+fn audit(access: &UserAccess, principal: &Principal, action: &str, contact: &Contact, meta: &RequestMeta) -> WriteOp {
+    AuditEntry::new(
+        access.audit_organisation(),
+        principal.actor(),
+        action,
+        format!("user/{}/contacts/{}", contact.user_id, contact.id),
+        contact.updated_at,
+        meta,
+    )
+    .write()
+}
+
+fn parse_ids(id: &str, contact: &str) -> Result<(Uuid, Uuid)> {
+    match (Uuid::parse_str(id), Uuid::parse_str(contact)) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Lists a user's contacts, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}/contacts",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id"), PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Contact>), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_contacts(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Page<Contact>>> {
+    access(&state, &principal, id, Area::Profile, false).await?;
+    let page = params.page()?;
+    let (items, next) =
+        query_page(state.table.as_ref(), &state.cursors, &format!("contacts:{id}"), contacts::list_query(id), &page)
+            .await?;
+    page_of(contacts::decode(items), next)
+}
+
+/// Adds a contact.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{id}/contacts",
+    tag = "users",
+    request_body = ContactBody,
+    params(("id" = Uuid, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Contact, description = "Created"), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_contact(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    PathId(id): PathId,
+    Json(body): Json<ContactBody>,
+) -> Result<(StatusCode, HeaderMap, Json<Contact>)> {
+    let checked = check(&body)?;
+    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let now = state.clock.now();
+    let contact = Contact {
+        id: new_id(),
+        user_id: id,
+        name: checked.name,
+        phone: checked.phone,
+        email: checked.email,
+        relation: checked.relation,
+        note: checked.note,
+        avatar_media_id: body.avatar_media_id,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    commit_versioned(
+        &state,
+        vec![contacts::put_op(&contact, None)?, audit(&access, &principal, "contact.created", &contact, &meta)],
+    )
+    .await?;
+    let location = format!("/v1/users/{id}/contacts/{}", contact.id);
+    Ok((StatusCode::CREATED, created_headers(contact.version, &location), Json(contact)))
+}
+
+/// Replaces a contact.
+#[utoipa::path(
+    put,
+    path = "/v1/users/{id}/contacts/{contactId}",
+    tag = "users",
+    request_body = ContactBody,
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("contactId" = Uuid, Path, description = "Contact id"),
+        ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
+    ),
+    security(("bearer" = [])),
+    responses((status = 200, body = Contact), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn put_contact(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    Path((id, contact_id)): Path<(String, String)>,
+    Json(body): Json<ContactBody>,
+) -> Result<(HeaderMap, Json<Contact>)> {
+    let (id, contact_id) = parse_ids(&id, &contact_id)?;
+    let checked = check(&body)?;
+    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let current = contacts::get(state.table.as_ref(), id, contact_id).await?.ok_or(ApiError::NotFound)?;
+    if_match.check(current.version)?;
+    let contact = Contact {
+        name: checked.name,
+        phone: checked.phone,
+        email: checked.email,
+        relation: checked.relation,
+        note: checked.note,
+        avatar_media_id: body.avatar_media_id,
+        updated_at: state.clock.now(),
+        version: current.version + 1,
+        ..current.clone()
+    };
+    commit_versioned(
+        &state,
+        vec![
+            contacts::put_op(&contact, Some(current.version))?,
+            audit(&access, &principal, "contact.updated", &contact, &meta),
+        ],
+    )
+    .await?;
+    Ok((etag_headers(contact.version), Json(contact)))
+}
+
+/// Deletes a contact.
+#[utoipa::path(
+    delete,
+    path = "/v1/users/{id}/contacts/{contactId}",
+    tag = "users",
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("contactId" = Uuid, Path, description = "Contact id"),
+        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+    ),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_contact(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    Path((id, contact_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let (id, contact_id) = parse_ids(&id, &contact_id)?;
+    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let mut current = contacts::get(state.table.as_ref(), id, contact_id).await?.ok_or(ApiError::NotFound)?;
+    if_match.check(current.version)?;
+    let delete =
+        WriteOp::Delete { key: contacts::key(id, contact_id), condition: Condition::version_is(current.version) };
+    current.updated_at = state.clock.now();
+    commit_versioned(&state, vec![delete, audit(&access, &principal, "contact.deleted", &current, &meta)]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

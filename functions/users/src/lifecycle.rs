@@ -1,0 +1,143 @@
+//! Lock, unlock, deactivate and activate a user (seed 001): administrator
+//! actions. Locking and deactivating also end every session of the user, so
+//! a locked account stops working at once, not when its tokens expire.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz::Area;
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::extract::{Json, PathId};
+use shared::repo::users::User;
+use shared::table::{Condition, Key, TableError, Update, WriteOp};
+use shared::{ApiError, AppState, Result, keys};
+
+use crate::common::{Problems, WriteProblems, access};
+
+#[derive(Clone, Copy)]
+enum Action {
+    Lock,
+    Unlock,
+    Deactivate,
+    Activate,
+}
+
+async fn apply(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    if_match: &IfMatch,
+    id: Uuid,
+    action: Action,
+) -> Result<(HeaderMap, Json<User>)> {
+    let access = access(state, principal, id, Area::Profile, true).await?;
+    access.require_admin()?;
+    if id == principal.user_id {
+        return Err(ApiError::Conflict("You cannot lock, unlock, deactivate or activate yourself.".into()));
+    }
+    if_match.check(access.target.version)?;
+    let mut user = access.target.clone();
+    let now = state.clock.now();
+    let (name, ends_sessions) = match action {
+        Action::Lock => {
+            user.locked = true;
+            ("user.locked", true)
+        }
+        Action::Unlock => {
+            user.locked = false;
+            user.failed_logins = 0;
+            user.lockout_until = None;
+            ("user.unlocked", false)
+        }
+        Action::Deactivate => {
+            user.locked = true;
+            user.deactivated = true;
+            ("user.deactivated", true)
+        }
+        Action::Activate => {
+            user.locked = false;
+            user.deactivated = false;
+            user.failed_logins = 0;
+            user.lockout_until = None;
+            ("user.activated", false)
+        }
+    };
+    let mut update = Update::new(Key::new(keys::user_pk(id), keys::USER_SK))
+        .set("locked", user.locked)
+        .set("deactivated", user.deactivated)
+        .set("updatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
+        .add("version", 1)
+        .when(Condition::version_is(user.version));
+    // Only unlocking touches the failed-sign-in counter (the sign-in flow
+    // updates it without a version bump).
+    if matches!(action, Action::Unlock | Action::Activate) {
+        update = update.set("failedLogins", 0).remove("lockoutUntil");
+    }
+    let audit = AuditEntry::new(access.audit_organisation(), principal.actor(), name, format!("user/{id}"), now, meta);
+    match state.table.transact_write(vec![WriteOp::Update(update), audit.write()]).await {
+        Ok(()) => {}
+        Err(TableError::ConditionFailed { .. }) => return Err(ApiError::PreconditionFailed),
+        Err(err) => return Err(err.into()),
+    }
+    if ends_sessions {
+        shared::repo::sessions::revoke_all(state.table.as_ref(), id, None).await?;
+    }
+    user.updated_at = now;
+    user.version += 1;
+    Ok((etag_headers(user.version), Json(user.view())))
+}
+
+macro_rules! lifecycle_route {
+    ($name:ident, $path:literal, $action:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "users",
+            params(
+                ("id" = Uuid, Path, description = "User id"),
+                ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
+            ),
+            security(("bearer" = [])),
+            responses((status = 200, body = User, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+        )]
+        #[tracing::instrument(skip_all)]
+        pub async fn $name(
+            State(state): State<AppState>,
+            principal: Principal,
+            meta: RequestMeta,
+            if_match: IfMatch,
+            PathId(id): PathId,
+        ) -> Result<(HeaderMap, Json<User>)> {
+            apply(&state, &principal, &meta, &if_match, id, $action).await
+        }
+    };
+}
+
+lifecycle_route!(
+    lock_user,
+    "/v1/users/{id}/lock",
+    Action::Lock,
+    "Locks a user (administrators): they cannot sign in, and their sessions end."
+);
+lifecycle_route!(
+    unlock_user,
+    "/v1/users/{id}/unlock",
+    Action::Unlock,
+    "Unlocks a user (administrators), also clearing a lockout after failed sign-ins."
+);
+lifecycle_route!(
+    deactivate_user,
+    "/v1/users/{id}/deactivate",
+    Action::Deactivate,
+    "Deactivates a user (administrators): locked until activated, every session ended."
+);
+lifecycle_route!(
+    activate_user,
+    "/v1/users/{id}/activate",
+    Action::Activate,
+    "Activates a deactivated user (administrators), unlocking them."
+);

@@ -1,0 +1,102 @@
+//! Planner links (seed 000 planner): a planner plans for a member with
+//! per-area permissions. Stored under the member's partition (so checking
+//! "is P a planner of M" is one get) and indexed by planner on GSI1.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{from_item, to_item};
+use crate::keys;
+use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, WriteOp};
+
+/// How much of one area a planner may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// See it.
+    Read,
+    /// See and change it.
+    Write,
+}
+
+/// A planner's permissions, per area; absent (`null`) means no access.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlannerPermissions {
+    /// Calendar events, templates and reminders.
+    #[serde(default)]
+    pub calendar: Option<Access>,
+    /// Lists and notes.
+    #[serde(default)]
+    pub lists: Option<Access>,
+    /// Media library and photo diary.
+    #[serde(default)]
+    pub media: Option<Access>,
+    /// Messages.
+    #[serde(default)]
+    pub messages: Option<Access>,
+    /// The profile, preferences, contacts and attachments.
+    #[serde(default)]
+    pub profile: Option<Access>,
+}
+
+/// A stored planner link (also its API view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannerLink {
+    /// The member planned for.
+    pub user_id: Uuid,
+    /// The planner.
+    pub planner_id: Uuid,
+    /// What the planner may do.
+    pub permissions: PlannerPermissions,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Version (also the ETag).
+    pub version: i64,
+}
+
+/// The key of one link.
+pub fn key(member: Uuid, planner: Uuid) -> Key {
+    Key::new(keys::user_pk(member), keys::planner_sk(planner))
+}
+
+/// The write that stores `link` if its stored version is `expected` (`None`: new).
+pub fn put_op(link: &PlannerLink, expected: Option<i64>) -> anyhow::Result<WriteOp> {
+    let k = key(link.user_id, link.planner_id);
+    let mut item = to_item(link, k.pk, k.sk, "PlannerLink")?;
+    item.insert("GSI1PK".into(), keys::plans_gsi1pk(link.planner_id).into());
+    item.insert("GSI1SK".into(), keys::user_pk(link.user_id).into());
+    let condition = match expected {
+        Some(v) => Condition::version_is(v),
+        None => Condition::NotExists,
+    };
+    Ok(WriteOp::Put { item, condition })
+}
+
+/// Reads one link.
+pub async fn get(table: &dyn Table, member: Uuid, planner: Uuid) -> anyhow::Result<Option<PlannerLink>> {
+    match table.get(&key(member, planner)).await? {
+        Some(item) => Ok(Some(from_item(item)?)),
+        None => Ok(None),
+    }
+}
+
+/// The planners of `member`.
+pub fn planners_query(member: Uuid) -> Query {
+    Query::new(Index::Primary, keys::user_pk(member)).sort_key(SortKey::BeginsWith(keys::PLANNER_PREFIX.into()))
+}
+
+/// The members `planner` plans for.
+pub fn members_query(planner: Uuid) -> Query {
+    Query::new(Index::Gsi1, keys::plans_gsi1pk(planner))
+}
+
+/// Decodes listed items.
+pub fn decode(items: Vec<Item>) -> anyhow::Result<Vec<PlannerLink>> {
+    items.into_iter().map(from_item).collect()
+}
