@@ -39,6 +39,7 @@ async fn enabling_totp_makes_sign_in_need_a_code(app: TestApp) {
 
     let setup = app.post("/v1/auth/mfa/totp", &json!({}), Some(&token)).await;
     assert_eq!(setup.status(), 201);
+    assert_eq!(setup.headers()["cache-control"], "no-store", "the secret is never cached or replayed");
     let setup: Value = setup.json().await.unwrap();
     let secret = setup["secret"].as_str().unwrap();
     let url = setup["otpauthUrl"].as_str().unwrap();

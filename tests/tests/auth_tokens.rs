@@ -60,6 +60,10 @@ async fn tokens_are_created_listed_and_deleted(app: TestApp) {
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_eq!(listed["items"][0]["id"], id);
     assert!(listed["items"][0].get("token").is_none(), "the secret is shown once only");
+    let notices: Vec<_> =
+        app.outbox.list(None).unwrap().into_iter().filter(|m| m.text.contains("Backup script")).collect();
+    assert_eq!(notices.len(), 1, "a notice mail names the new token");
+    assert!(!notices[0].text.contains(token) && !notices[0].html.contains(token), "never the secret");
 
     // Stored only as a hash.
     let stored = app.state.table.query(&Query::new(Index::Primary, shared::keys::user_pk(user))).await.unwrap();

@@ -130,8 +130,31 @@ async fn reading_needs_a_valid_unexpired_token(app: TestApp) {
     let _ = app.clock.now_utc();
 }
 
+async fn sign_up_mails_the_owner_a_verification_link_that_works_once(app: TestApp) {
+    let body = app.sign_up("Sunrise", "ada@example.com").await;
+    let owner = Uuid::parse_str(body["user"]["id"].as_str().unwrap()).unwrap();
+    assert_eq!(body["user"]["emailVerified"], false);
+
+    let mails = app.outbox.list(Some("ada@example.com")).unwrap();
+    assert_eq!(mails.len(), 1, "exactly one mail: the verification");
+    let token_of = |text: &str| {
+        let start = text.find("token=").expect("a token link") + "token=".len();
+        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect::<String>()
+    };
+    let token = token_of(&mails[0].text);
+    assert_eq!(token_of(&mails[0].html), token, "the same link in both parts");
+
+    let verified = app.post("/v1/auth/verify-email", &json!({"token": token}), None).await;
+    assert!(verified.status().is_success(), "{}", verified.status());
+    let me = app.get("/v1/users/me", Some(&app.token_for(owner).await)).await;
+    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["emailVerified"], true);
+    let again = app.post("/v1/auth/verify-email", &json!({"token": token}), None).await;
+    assert_eq!(again.status(), 404, "the link works once");
+}
+
 on_both_tables!(
     sign_up_creates_the_organisation_and_its_owner,
+    sign_up_mails_the_owner_a_verification_link_that_works_once,
     invalid_sign_up_lists_every_bad_field_and_stores_nothing,
     a_taken_email_is_a_conflict_whatever_its_case,
     an_idempotent_retry_returns_the_first_response,

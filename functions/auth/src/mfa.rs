@@ -8,7 +8,7 @@
 //! transaction as the configuration and the audit entry.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -126,7 +126,7 @@ pub async fn create_totp(
     State(state): State<AppState>,
     principal: Principal,
     meta: RequestMeta,
-) -> Result<(StatusCode, Json<TotpSetup>)> {
+) -> Result<(StatusCode, HeaderMap, Json<TotpSetup>)> {
     principal.require("auth", true)?;
     let user = current_user(&state, &principal).await?;
     if user.mfa_enabled {
@@ -142,7 +142,7 @@ pub async fn create_totp(
     };
     let ops = vec![put, audit(&principal.actor(), "mfa.totp_created", user.id, now, &meta)];
     commit(&state, ops, |_| ApiError::Conflict("MFA is already on.".into())).await?;
-    Ok((StatusCode::CREATED, Json(TotpSetup { secret: record.secret, otpauth_url })))
+    Ok((StatusCode::CREATED, no_store(), Json(TotpSetup { secret: record.secret, otpauth_url })))
 }
 
 /// Turns MFA on with a code from the pending secret.
@@ -275,7 +275,7 @@ pub async fn create_backup_codes(
     State(state): State<AppState>,
     principal: Principal,
     meta: RequestMeta,
-) -> Result<(StatusCode, Json<BackupCodes>)> {
+) -> Result<(StatusCode, HeaderMap, Json<BackupCodes>)> {
     principal.require("auth", true)?;
     let user = current_user(&state, &principal).await?;
     let now = state.clock.now();
@@ -300,5 +300,12 @@ pub async fn create_backup_codes(
     ops.extend(codes.iter().map(|code| mfa::backup_code_op(user.id, code, now)));
     ops.push(audit(&principal.actor(), "mfa.backup_codes_created", user.id, now, &meta));
     commit(&state, ops, |_| changed_meanwhile()).await?;
-    Ok((StatusCode::CREATED, Json(BackupCodes { backup_codes: codes })))
+    Ok((StatusCode::CREATED, no_store(), Json(BackupCodes { backup_codes: codes })))
+}
+
+/// Secrets shown once are neither cached nor kept by the idempotency layer.
+fn no_store() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers
 }

@@ -18,6 +18,7 @@ use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::BoundedText;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
+use shared::mail::templates::{self, SecurityEvent};
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::from_item;
 use shared::repo::personal_tokens::{self, PersonalToken, PersonalTokenRecord};
@@ -192,6 +193,10 @@ pub async fn create_personal_token(
     );
     state.table.transact_write(ops).await?;
     tracing::info!(user_id = %user.id, token_id = %record.id, "personal access token created");
+    // A token the user did not create must not go unnoticed.
+    let notice = SecurityEvent::TokenCreated { name: record.name.clone() };
+    let mail = templates::security_notice(&state.app_url, crate::password::recipient(&user), &notice);
+    crate::password::send_quietly(&state, &mail, "personal token notice").await;
 
     let mut headers = etag_headers(record.version);
     // The secret must not be cached, nor kept by the idempotency layer.

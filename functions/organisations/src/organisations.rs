@@ -16,6 +16,7 @@ use shared::domain::{BoundedText, Email, Password, Role};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::keys;
+use shared::mail::templates::{self, Recipient};
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::organisations::{self, Membership, Organisation};
 use shared::repo::{
@@ -129,6 +130,9 @@ pub async fn create_public_organisation(
             .write(),
     );
     ops.push(AuditEntry::new(Some(org.id), &actor, "user.created", format!("user/{}", user.id), now, &meta).write());
+    // The owner proves their address with the mailed link; the token is stored with the account.
+    let verification = shared::one_time::issue_verify_email(user.id, &user.email, now)?;
+    ops.push(verification.write.clone());
 
     match state.table.transact_write(ops).await {
         Ok(()) => {}
@@ -139,6 +143,12 @@ pub async fn create_public_organisation(
         Err(err) => return Err(err.into()),
     }
     tracing::info!(organisation_id = %org.id, user_id = %user.id, "organisation signed up");
+    let recipient = Recipient { email: &user.email, first_name: &user.first_name };
+    let mail = templates::verify_email(&state.app_url, recipient, &verification.token);
+    // The account exists either way; a lost mail is recovered with /v1/auth/verify-email/resend.
+    if let Err(err) = state.mailer.send(&mail).await {
+        tracing::error!(user_id = %user.id, error = %format!("{err:#}"), "sending the verification mail failed");
+    }
 
     let mut headers = etag_headers(org.version);
     if let Ok(location) = format!("/v1/organisations/{}", org.id).parse() {
