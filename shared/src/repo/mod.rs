@@ -3,6 +3,7 @@
 
 pub mod attachments;
 pub mod contacts;
+pub mod events;
 pub mod follows;
 pub mod organisations;
 pub mod personal_tokens;
@@ -10,6 +11,7 @@ pub mod planners;
 pub mod preferences;
 pub mod sessions;
 pub mod structure;
+pub mod templates;
 pub mod users;
 
 use serde::Serialize;

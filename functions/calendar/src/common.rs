@@ -1,0 +1,165 @@
+//! What the calendar handlers share: the OpenAPI problem responses, the
+//! list envelope, request validation of event fields, and mapping a failed
+//! transaction to the right problem.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use shared::ApiError;
+use shared::concurrency::IfMatch;
+use shared::domain::BoundedText;
+use shared::error::Problem;
+use shared::repo::events::{Alarm, Reminder};
+use shared::table::TableError;
+use shared::validation::Validator;
+
+/// Problems any calendar route can answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Problems {
+    /// The request is invalid (`validation_failed`).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No valid credentials.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthenticated(Problem),
+    /// Visible, but not allowed (a planner without calendar write, an
+    /// attendee changing someone's event, a credential without the scope).
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such event, template or user, or one the caller may not see.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+}
+
+/// Problems of writes that honour `If-Match`.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum WriteProblems {
+    /// Changed by someone else meanwhile.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// `If-Match` does not match the current version.
+    #[response(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Problem),
+}
+
+/// A list page of some view type, for the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    /// This page's items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A failed write: a condition that no longer held means someone changed the
+/// same event meanwhile (412 if the client pinned a version, else 409).
+pub fn write_failed(err: TableError, if_match: &IfMatch) -> ApiError {
+    match err {
+        TableError::ConditionFailed { .. } | TableError::Conflict => match if_match {
+            IfMatch::Versions(_) => ApiError::PreconditionFailed,
+            _ => ApiError::Conflict("The event changed meanwhile; read it again and retry.".into()),
+        },
+        other => other.into(),
+    }
+}
+
+/// Most reminders per event.
+pub const MAX_REMINDERS: usize = 10;
+/// Most attendees per event (each is an index item in the event's transaction).
+pub const MAX_ATTENDEES: usize = 25;
+/// Most attached media or lists.
+pub const MAX_ATTACHED: usize = 50;
+
+/// Checks a title, returning it trimmed.
+pub fn title(v: &mut Validator, field: &str, raw: &str) -> Option<String> {
+    v.field(field, BoundedText::<200>::parse(raw)).map(|t| t.as_str().to_string())
+}
+
+/// Checks free text of at most `max` characters (may be empty).
+pub fn text(v: &mut Validator, field: &str, raw: &str, max: usize) -> Option<String> {
+    if raw.chars().count() > max {
+        v.error(field, format!("must be at most {max} characters"));
+        None
+    } else {
+        Some(raw.trim().to_string())
+    }
+}
+
+/// Checks tags: at most 20, each 1–50 characters.
+pub fn tags(v: &mut Validator, field: &str, raw: &[String]) -> Option<Vec<String>> {
+    if raw.len() > 20 {
+        v.error(field, "at most 20 tags");
+        return None;
+    }
+    let mut ok = true;
+    for (i, tag) in raw.iter().enumerate() {
+        let n = tag.trim().chars().count();
+        if n == 0 || n > 50 {
+            v.error(&format!("{field}[{i}]"), "must be 1–50 characters");
+            ok = false;
+        }
+    }
+    ok.then(|| raw.iter().map(|t| t.trim().to_string()).collect())
+}
+
+/// Checks reminders.
+pub fn reminders(v: &mut Validator, field: &str, raw: &[Reminder]) -> Option<Vec<Reminder>> {
+    if raw.len() > MAX_REMINDERS {
+        v.error(field, format!("at most {MAX_REMINDERS} reminders"));
+        return None;
+    }
+    let mut ok = true;
+    for (i, r) in raw.iter().enumerate() {
+        if r.minutes_before > 40_320 {
+            v.error(&format!("{field}[{i}].minutesBefore"), "must be at most 40320 (four weeks)");
+            ok = false;
+        }
+        if r.channels.is_empty() {
+            v.error(&format!("{field}[{i}].channels"), "must name at least one channel");
+            ok = false;
+        }
+    }
+    ok.then(|| {
+        raw.iter()
+            .map(|r| {
+                let mut channels = r.channels.clone();
+                channels.sort();
+                channels.dedup();
+                Reminder { minutes_before: r.minutes_before, channels }
+            })
+            .collect()
+    })
+}
+
+/// Checks an alarm.
+pub fn alarm(v: &mut Validator, field: &str, raw: Option<&Alarm>) -> Option<Option<Alarm>> {
+    let Some(a) = raw else { return Some(None) };
+    let mut ok = true;
+    if !(1..=60).contains(&a.repeat_every_minutes) {
+        v.error(&format!("{field}.repeatEveryMinutes"), "must be 1–60");
+        ok = false;
+    }
+    if !(1..=240).contains(&a.for_minutes) {
+        v.error(&format!("{field}.forMinutes"), "must be 1–240");
+        ok = false;
+    }
+    ok.then(|| Some(a.clone()))
+}
+
+/// Checks a list of ids (deduplicated, bounded).
+pub fn ids(v: &mut Validator, field: &str, raw: &[uuid::Uuid], max: usize) -> Option<Vec<uuid::Uuid>> {
+    if raw.len() > max {
+        v.error(field, format!("at most {max}"));
+        return None;
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    for id in raw {
+        if !out.contains(id) {
+            out.push(*id);
+        }
+    }
+    Some(out)
+}

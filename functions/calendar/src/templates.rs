@@ -1,0 +1,419 @@
+//! Event templates: ready-made events of a user, or of an organisation for
+//! its members to import into their own. A user's templates follow the
+//! calendar permissions (the user, their planners, organisation admins);
+//! an organisation's are read by its members and written by its admins.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz::{Area, org_access, user_access};
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::extract::{Json, PathId, Query};
+use shared::pagination::{PageRequest, query_page};
+use shared::repo::events::{Alarm, Reminder};
+use shared::repo::from_item;
+use shared::repo::templates::{self, Template};
+use shared::table::WriteOp;
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+
+use crate::common::{self, Page, Problems, WriteProblems, write_failed};
+
+/// The fields of a template (create and replace).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TemplateBody {
+    /// Owner user (create only; default: the caller unless `organisationId` is given).
+    pub user_id: Option<Uuid>,
+    /// Owner organisation (create only; its admins write it).
+    pub organisation_id: Option<Uuid>,
+    /// Title (1–200 characters).
+    pub title: String,
+    /// Description (≤ 5000 characters).
+    #[serde(default)]
+    pub description: String,
+    /// Length in minutes of the events made from it (1–1440, default 60).
+    pub duration_minutes: Option<u32>,
+    /// Whole-day events.
+    #[serde(default)]
+    pub all_day: bool,
+    /// Reminders (≤ 10).
+    #[serde(default)]
+    pub reminders: Vec<Reminder>,
+    /// Alarm.
+    pub alarm: Option<Alarm>,
+    /// Location (≤ 500 characters).
+    #[serde(default)]
+    pub location: String,
+    /// Media (≤ 50).
+    #[serde(default)]
+    pub media_ids: Vec<Uuid>,
+    /// Lists (≤ 50).
+    #[serde(default)]
+    pub list_ids: Vec<Uuid>,
+    /// Category (≤ 100 characters).
+    #[serde(default)]
+    pub category: String,
+    /// Tags (≤ 20).
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Whose templates to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct TemplateListParams {
+    /// A user's templates (default: the caller's).
+    pub user_id: Option<Uuid>,
+    /// An organisation's templates instead.
+    pub organisation_id: Option<Uuid>,
+    /// Items per page (1–100, default 25).
+    pub limit: Option<u32>,
+    /// From `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Organisation templates to copy into a user's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImportRequest {
+    /// Templates of the user's organisations (1–25).
+    pub template_ids: Vec<Uuid>,
+}
+
+/// Who owns a template.
+enum Owner {
+    User(Uuid),
+    Organisation(Uuid),
+}
+
+/// Checks the caller may read (or write) templates of `owner`; returns the audit organisation.
+async fn authorise(state: &AppState, principal: &Principal, owner: &Owner, write: bool) -> Result<Option<Uuid>> {
+    principal.require("calendar", write)?;
+    match owner {
+        Owner::User(user) => {
+            let access = user_access(state, principal, *user).await?;
+            access.require(Area::Calendar, write)?;
+            Ok(access.audit_organisation())
+        }
+        Owner::Organisation(org) => {
+            let access = org_access(state, principal, *org).await?;
+            if write && !access.is_admin() {
+                return Err(ApiError::Forbidden("Only organisation admins change organisation templates.".into()));
+            }
+            Ok(Some(*org))
+        }
+    }
+}
+
+fn owner_of(template: &Template) -> Owner {
+    match template.organisation_id {
+        Some(org) => Owner::Organisation(org),
+        None => Owner::User(template.user_id.unwrap_or_default()),
+    }
+}
+
+/// The validated fields, applied to `base`.
+fn checked(body: TemplateBody, base: Template) -> Result<Template> {
+    let mut v = Validator::new();
+    let title = common::title(&mut v, "title", &body.title);
+    let description = common::text(&mut v, "description", &body.description, 5000);
+    let location = common::text(&mut v, "location", &body.location, 500);
+    let category = common::text(&mut v, "category", &body.category, 100);
+    let tags = common::tags(&mut v, "tags", &body.tags);
+    let reminders = common::reminders(&mut v, "reminders", &body.reminders);
+    let alarm = common::alarm(&mut v, "alarm", body.alarm.as_ref());
+    let media_ids = common::ids(&mut v, "mediaIds", &body.media_ids, common::MAX_ATTACHED);
+    let list_ids = common::ids(&mut v, "listIds", &body.list_ids, common::MAX_ATTACHED);
+    let duration = body.duration_minutes.unwrap_or(60);
+    if !(1..=1440).contains(&duration) {
+        v.error("durationMinutes", "must be 1–1440");
+    }
+    let (
+        Some(title),
+        Some(description),
+        Some(location),
+        Some(category),
+        Some(tags),
+        Some(reminders),
+        Some(alarm),
+        Some(media_ids),
+        Some(list_ids),
+    ) = (title, description, location, category, tags, reminders, alarm, media_ids, list_ids)
+    else {
+        return Err(v.into_error());
+    };
+    v.finish()?;
+    Ok(Template {
+        title,
+        description,
+        duration_minutes: duration,
+        all_day: body.all_day,
+        reminders,
+        alarm,
+        location,
+        media_ids,
+        list_ids,
+        category,
+        tags,
+        ..base
+    })
+}
+
+fn audit(
+    org: Option<Uuid>,
+    principal: &Principal,
+    action: &str,
+    id: Uuid,
+    meta: &RequestMeta,
+    state: &AppState,
+) -> WriteOp {
+    AuditEntry::new(org, principal.actor(), action, format!("event-template/{id}"), state.clock.now(), meta).write()
+}
+
+/// Lists a user's templates (default: the caller's) or an organisation's.
+#[utoipa::path(
+    get,
+    path = "/v1/event-templates",
+    tag = "calendar",
+    params(TemplateListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Template>), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_event_templates(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<TemplateListParams>,
+) -> Result<Json<Page<Template>>> {
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let (owner, query, list) = match (params.organisation_id, params.user_id) {
+        (Some(_), Some(_)) => return Err(ApiError::invalid("organisationId", "give either userId or organisationId")),
+        (Some(org), None) => {
+            (Owner::Organisation(org), templates::organisation_query(org), format!("templates:org:{org}"))
+        }
+        (None, user) => {
+            let user = user.unwrap_or(principal.user_id);
+            (Owner::User(user), templates::user_query(user), format!("templates:user:{user}"))
+        }
+    };
+    authorise(&state, &principal, &owner, false).await?;
+    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
+    let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<Template>>>()?;
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// Creates a template for a user (default: the caller) or an organisation.
+#[utoipa::path(
+    post,
+    path = "/v1/event-templates",
+    tag = "calendar",
+    request_body = TemplateBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Template, headers(("ETag" = String, description = "The version"))), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_event_template(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<TemplateBody>,
+) -> Result<(StatusCode, HeaderMap, Json<Template>)> {
+    let owner = match (body.organisation_id, body.user_id) {
+        (Some(_), Some(_)) => return Err(ApiError::invalid("organisationId", "give either userId or organisationId")),
+        (Some(org), None) => Owner::Organisation(org),
+        (None, user) => Owner::User(user.unwrap_or(principal.user_id)),
+    };
+    let org = authorise(&state, &principal, &owner, true).await?;
+    let now = state.clock.now();
+    let (user_id, organisation_id) = match owner {
+        Owner::User(u) => (Some(u), None),
+        Owner::Organisation(o) => (None, Some(o)),
+    };
+    let base = Template {
+        id: shared::domain::new_id(),
+        user_id,
+        organisation_id,
+        title: String::new(),
+        description: String::new(),
+        duration_minutes: 60,
+        all_day: false,
+        reminders: Vec::new(),
+        alarm: None,
+        location: String::new(),
+        media_ids: Vec::new(),
+        list_ids: Vec::new(),
+        category: String::new(),
+        tags: Vec::new(),
+        imported_from: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let template = checked(body, base)?;
+    let ops = vec![
+        templates::put_op(&template, None)?,
+        audit(org, &principal, "event_template.created", template.id, &meta, &state),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent))?;
+    let mut headers = etag_headers(template.version);
+    if let Ok(location) = format!("/v1/event-templates/{}", template.id).parse() {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((StatusCode::CREATED, headers, Json(template)))
+}
+
+async fn load(state: &AppState, principal: &Principal, id: Uuid, write: bool) -> Result<(Template, Option<Uuid>)> {
+    let template = templates::get(state.table.as_ref(), id).await?.ok_or(ApiError::NotFound)?;
+    let org = authorise(state, principal, &owner_of(&template), write).await?;
+    Ok((template, org))
+}
+
+/// Reads a template.
+#[utoipa::path(
+    get,
+    path = "/v1/event-templates/{id}",
+    tag = "calendar",
+    params(("id" = Uuid, Path, description = "Template id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Template, headers(("ETag" = String, description = "The version"))), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get_event_template(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+) -> Result<(HeaderMap, Json<Template>)> {
+    let (template, _) = load(&state, &principal, id, false).await?;
+    Ok((etag_headers(template.version), Json(template)))
+}
+
+/// Replaces a template's fields (its owner stays).
+#[utoipa::path(
+    put,
+    path = "/v1/event-templates/{id}",
+    tag = "calendar",
+    request_body = TemplateBody,
+    params(("id" = Uuid, Path, description = "Template id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Template, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn put_event_template(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+    Json(body): Json<TemplateBody>,
+) -> Result<(HeaderMap, Json<Template>)> {
+    let (current, org) = load(&state, &principal, id, true).await?;
+    if_match.check(current.version)?;
+    let mut v = Validator::new();
+    if body.user_id.is_some_and(|u| Some(u) != current.user_id) {
+        v.error("userId", "cannot change; create a new template");
+    }
+    if body.organisation_id.is_some_and(|o| Some(o) != current.organisation_id) {
+        v.error("organisationId", "cannot change; create a new template");
+    }
+    v.finish()?;
+    let base = Template { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
+    let template = checked(body, base)?;
+    let ops = vec![
+        templates::put_op(&template, Some(current.version))?,
+        audit(org, &principal, "event_template.updated", id, &meta, &state),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    Ok((etag_headers(template.version), Json(template)))
+}
+
+/// Deletes a template.
+#[utoipa::path(
+    delete,
+    path = "/v1/event-templates/{id}",
+    tag = "calendar",
+    params(("id" = Uuid, Path, description = "Template id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_event_template(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+) -> Result<StatusCode> {
+    let (current, org) = load(&state, &principal, id, true).await?;
+    if_match.check(current.version)?;
+    let ops = vec![templates::delete_op(&current), audit(org, &principal, "event_template.deleted", id, &meta, &state)];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Copies templates of the user's organisations into the user's own.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{id}/event-templates/import",
+    tag = "calendar",
+    request_body = ImportRequest,
+    params(("id" = Uuid, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Page<Template>, description = "The user's new templates"), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn import_event_templates(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    PathId(user): PathId,
+    Json(body): Json<ImportRequest>,
+) -> Result<(StatusCode, Json<Page<Template>>)> {
+    principal.require("calendar", true)?;
+    let access = user_access(&state, &principal, user).await?;
+    access.require(Area::Calendar, true)?;
+    if body.template_ids.is_empty() || body.template_ids.len() > 25 {
+        return Err(ApiError::invalid("templateIds", "give 1–25 template ids"));
+    }
+    let mut v = Validator::new();
+    let mut sources = Vec::new();
+    for (i, id) in body.template_ids.iter().enumerate() {
+        let found = templates::get(state.table.as_ref(), *id).await?;
+        // Only templates of an organisation the user belongs to can be imported.
+        match found.filter(|t| {
+            t.organisation_id.is_some_and(|org| access.memberships.iter().any(|m| m.organisation_id == org))
+        }) {
+            Some(t) => sources.push(t),
+            None => v.error(&format!("templateIds[{i}]"), "is not a template of the user's organisations"),
+        }
+    }
+    v.finish()?;
+    let now = state.clock.now();
+    let org = access.audit_organisation();
+    let mut ops = Vec::new();
+    let mut created = Vec::new();
+    for source in sources {
+        let copy = Template {
+            id: shared::domain::new_id(),
+            user_id: Some(user),
+            organisation_id: None,
+            imported_from: Some(source.id),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            ..source
+        };
+        ops.push(templates::put_op(&copy, None)?);
+        ops.push(audit(org, &principal, "event_template.imported", copy.id, &meta, &state));
+        created.push(copy);
+    }
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent))?;
+    Ok((StatusCode::CREATED, Json(Page { items: created, next_cursor: None })))
+}
