@@ -8,7 +8,14 @@
 //! - `Authorization: Bearer sdl_pat_...`: a personal access token, looked up
 //!   by its hash, with the scopes it was granted;
 //! - the `sundial_session` cookie of a browser session; state-changing
-//!   methods also need the session's `X-CSRF-Token`.
+//!   methods also need the session's `X-CSRF-Token`;
+//! - `X-API-Key: sdl_key_...`: an organisation API key, looked up by its
+//!   hash. It acts for its organisation, not for a person: its principal's
+//!   `user_id` is the nil UUID, which no user has, `OrgAccess::ApiKey` gives
+//!   it admin-like access to that one organisation only, `user_access`
+//!   reaches only that organisation's members and refuses "self" (403), and
+//!   its scopes never include `auth`, so every credential and session route
+//!   answers 403.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -20,8 +27,8 @@ use uuid::Uuid;
 
 use crate::crypto::{b64url, hmac_sha256};
 use crate::error::ApiError;
-use crate::repo::personal_tokens;
 use crate::repo::sessions::{self, SessionKind, SessionRecord};
+use crate::repo::{api_keys, personal_tokens};
 use crate::state::AppState;
 
 /// Issuer of every access token.
@@ -168,12 +175,19 @@ pub enum Credential {
     Cookie,
     /// A personal access token (`sdl_pat_...`) with this id.
     PersonalAccessToken(String),
+    /// An organisation API key (`X-API-Key: sdl_key_...`).
+    ApiKey {
+        /// The organisation it acts for.
+        organisation_id: Uuid,
+        /// The key's id.
+        key_id: Uuid,
+    },
 }
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The user acting.
+    /// The user acting; the nil UUID (no user) for an organisation API key.
     pub user_id: Uuid,
     /// The login session the credential belongs to; empty for a personal
     /// access token.
@@ -198,9 +212,31 @@ impl Principal {
         }
     }
 
-    /// The actor name written to audit entries.
+    /// The actor name written to audit entries (`user:<id>` or `apikey:<id>`).
     pub fn actor(&self) -> String {
-        format!("user:{}", self.user_id)
+        match &self.credential {
+            Credential::ApiKey { key_id, .. } => format!("apikey:{key_id}"),
+            _ => format!("user:{}", self.user_id),
+        }
+    }
+
+    /// The organisation an API key acts for; `None` for a person's credential.
+    pub fn api_key_organisation(&self) -> Option<Uuid> {
+        match self.credential {
+            Credential::ApiKey { organisation_id, .. } => Some(organisation_id),
+            _ => None,
+        }
+    }
+
+    /// 403 for an organisation API key: routes about "the caller" as a
+    /// person (their account, sessions, invitations to them) need one.
+    pub fn require_person(&self) -> Result<(), ApiError> {
+        match self.credential {
+            Credential::ApiKey { .. } => {
+                Err(ApiError::Forbidden("An organisation API key acts for no person; use a user's credential.".into()))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -208,6 +244,8 @@ impl Principal {
 pub const SESSION_COOKIE: &str = "sundial_session";
 /// Header carrying the CSRF token of a cookie session.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Header carrying an organisation API key.
+pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// The `Set-Cookie` value establishing a browser session: HttpOnly (no
 /// script can read it), Secure, SameSite=Lax, for the whole API.
@@ -238,6 +276,10 @@ fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn api_key(parts: &Parts) -> Option<&str> {
+    parts.headers.get(API_KEY_HEADER).map(|v| v.to_str().unwrap_or("").trim())
 }
 
 fn session_cookie_value(parts: &Parts) -> Option<String> {
@@ -318,6 +360,21 @@ async fn from_personal_token(state: &AppState, token: &str) -> Result<Principal,
     })
 }
 
+async fn from_api_key(state: &AppState, key: &str) -> Result<Principal, ApiError> {
+    if !key.starts_with(api_keys::PREFIX) {
+        return Err(ApiError::Unauthenticated);
+    }
+    // Revoking deletes the lookup item, so an unknown key is also a revoked one.
+    let record = api_keys::find_by_key(state.table.as_ref(), key).await?.ok_or(ApiError::Unauthenticated)?;
+    Ok(Principal {
+        user_id: Uuid::nil(),
+        session_id: String::new(),
+        scopes: Scopes::Only(record.scopes),
+        auth_time: DateTime::<Utc>::UNIX_EPOCH,
+        credential: Credential::ApiKey { organisation_id: record.organisation_id, key_id: record.id },
+    })
+}
+
 async fn from_cookie(state: &AppState, parts: &Parts, value: &str) -> Result<Principal, ApiError> {
     let now = state.clock.now();
     let (user_id, session_id) = sessions::parse_secret(value).ok_or(ApiError::Unauthenticated)?;
@@ -356,6 +413,9 @@ impl FromRequestParts<AppState> for Principal {
                 from_access_token(state, token).await
             };
         }
+        if let Some(key) = api_key(parts) {
+            return from_api_key(state, key).await;
+        }
         if let Some(value) = session_cookie_value(parts) {
             return from_cookie(state, parts, &value).await;
         }
@@ -372,7 +432,10 @@ impl FromRequestParts<AppState> for MaybePrincipal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if parts.headers.contains_key(header::AUTHORIZATION) || session_cookie_value(parts).is_some() {
+        if parts.headers.contains_key(header::AUTHORIZATION)
+            || parts.headers.contains_key(API_KEY_HEADER)
+            || session_cookie_value(parts).is_some()
+        {
             Principal::from_request_parts(parts, state).await.map(|p| MaybePrincipal(Some(p)))
         } else {
             Ok(MaybePrincipal(None))
@@ -479,6 +542,24 @@ mod tests {
         assert!(hashes_match("abcd", "abcd"));
         assert!(!hashes_match("abcd", "abce"));
         assert!(!hashes_match("abcd", "abc"));
+    }
+
+    #[test]
+    fn an_api_key_is_audited_as_the_key_and_is_no_person() {
+        let (org, key) = (Uuid::now_v7(), Uuid::now_v7());
+        let principal = Principal {
+            user_id: Uuid::nil(),
+            session_id: String::new(),
+            scopes: Scopes::Only(vec!["users:read".into()]),
+            auth_time: DateTime::<Utc>::UNIX_EPOCH,
+            credential: Credential::ApiKey { organisation_id: org, key_id: key },
+        };
+        assert_eq!(principal.actor(), format!("apikey:{key}"));
+        assert_eq!(principal.api_key_organisation(), Some(org));
+        assert_eq!(principal.require_person().unwrap_err().code(), "forbidden");
+        let person = Principal { credential: Credential::AccessToken, ..principal };
+        assert_eq!(person.actor(), format!("user:{}", Uuid::nil()));
+        assert!(person.require_person().is_ok() && person.api_key_organisation().is_none());
     }
 
     #[test]

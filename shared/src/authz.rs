@@ -20,13 +20,16 @@ pub enum OrgAccess {
     Superadmin,
     /// A member with this role.
     Member(Role),
+    /// An API key of this organisation: administers it like an admin (never
+    /// an owner), within the key's scopes. A key reaches no other organisation.
+    ApiKey,
 }
 
 impl OrgAccess {
     /// Owners, admins and superadmins administer the organisation.
     pub fn is_admin(self) -> bool {
         match self {
-            OrgAccess::Superadmin => true,
+            OrgAccess::Superadmin | OrgAccess::ApiKey => true,
             OrgAccess::Member(role) => role.is_admin(),
         }
     }
@@ -151,8 +154,13 @@ impl UserAccess {
 /// The caller's access to `target`: themself, a superadmin, an owner/admin
 /// of an organisation the target belongs to, or a planner linked to the
 /// target. Anyone else, and a user that does not exist or is being deleted,
-/// gets 404, so user ids cannot be probed.
+/// gets 404, so user ids cannot be probed. An organisation API key reaches
+/// the members of its organisation as an admin would, and has no "self"
+/// (403: routes such as `/users/me` need a person's credential).
 pub async fn user_access(state: &AppState, principal: &Principal, target: Uuid) -> Result<UserAccess, ApiError> {
+    if principal.api_key_organisation().is_some() && target == principal.user_id {
+        principal.require_person()?;
+    }
     match users::get(state.table.as_ref(), target).await?.filter(|u| !u.deleting) {
         Some(record) => user_access_to(state, principal, record).await,
         None => Err(ApiError::NotFound),
@@ -171,6 +179,18 @@ pub async fn user_access_to(
     let target = record.id;
     let memberships = users::memberships(table, target).await?;
     let done = |relation| Ok(UserAccess { relation, target: record.clone(), memberships: memberships.clone() });
+
+    if let Some(org) = principal.api_key_organisation() {
+        // An API key is no user: only its organisation's membership counts,
+        // and only while the organisation is not being deleted.
+        return if memberships.iter().any(|m| m.organisation_id == org)
+            && organisations::get(table, org).await?.is_some()
+        {
+            done(Relation::OrgAdmin { organisation_id: org, role: Role::Admin })
+        } else {
+            Err(ApiError::NotFound)
+        };
+    }
 
     let caller_is_superadmin = if principal.user_id == target {
         record.is_superadmin()

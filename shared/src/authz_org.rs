@@ -53,6 +53,14 @@ pub async fn org_context(state: &AppState, principal: &Principal, org: Uuid) -> 
 /// As [`org_context`], but also for an organisation being deleted (only the
 /// deletion itself resumes on one).
 pub async fn org_context_any(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgContext, ApiError> {
+    if let Some(own) = principal.api_key_organisation() {
+        // An API key sees its own organisation only, and is nobody's membership.
+        if own != org {
+            return Err(ApiError::NotFound);
+        }
+        let record = organisations::get_record(state.table.as_ref(), org).await?.ok_or(ApiError::NotFound)?;
+        return Ok(OrgContext { access: OrgAccess::ApiKey, record, membership: None });
+    }
     let org_key = organisations::org_key(org);
     let member_key = organisations::membership_key(org, principal.user_id);
     let user_key = Key::new(keys::user_pk(principal.user_id), keys::USER_SK);
@@ -75,8 +83,9 @@ pub async fn org_context_any(state: &AppState, principal: &Principal, org: Uuid)
     Ok(OrgContext { access, record, membership })
 }
 
-/// 403 unless the caller is a platform superadmin.
+/// 403 unless the caller is a platform superadmin (never an API key).
 pub async fn require_superadmin(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    principal.require_person()?;
     match users::get(state.table.as_ref(), principal.user_id).await? {
         Some(user) if user.is_superadmin() => Ok(()),
         _ => Err(ApiError::Forbidden("Only platform superadmins may do this.".into())),

@@ -16,11 +16,25 @@
 //! | unit relation    | `ORG#<orgId>`         | `REL#<KIND>#<unitId>#MEMBER`/`HEAD`/`STAFF#<userId>` | GSI2 `USERREL#<userId>` | `ORG#<orgId>#<SK>` |
 //! | org link         | `ORG#<orgId>`         | `LINK#<linkId>`    | GSI2 `LINKS#<orgId>#<scope>` | `<order:010>#<linkId>` |
 //! | invitation text  | `ORG#<orgId>`         | `INVTEXT`          |                     |                 |
+//! | invitation       | `ORG#<orgId>`         | `INVITE#<invId>`   |                     |                 |
+//! | invitation token | `INVTOKEN#<sha256>`   | `INVTOKEN`         | (companion of its pending invitation)  | |
+//! | pending invite guard | `ORG#<orgId>`     | `INVEMAIL#<email>` |                     |                 |
+//! | org API key      | `ORG#<orgId>`         | `APIKEY#<keyId>`   |                     |                 |
+//! | API key lookup   | `APIKEYHASH#<sha256>` | `APIKEYHASH`       | (companion of its key record) |   |
 //! | calendar event   | `CAL#<ownerId>`       | `EVENT#<eventId>`  |                     |                 |
 //! | event occurrence | `CAL#<ownerId>`       | `EVENT#<seriesId>#OCC#<originalStart compact>` |    |                 |
 //! | event attendee   | `CAL#<ownerId>`       | `ATTENDEE#<eventId>#<userId>` | `ATTENDEE#<userId>` | `EVENT#<eventId>` |
 //! | event id ref.    | `EVENTREF#<eventId>`  | `EVENTREF`         |                     |                 |
 //! | event template   | `TEMPLATE#<templateId>` | `TEMPLATE`       | `TEMPLATES#USER#<userId>`/`TEMPLATES#ORG#<orgId>` | `TEMPLATE#<templateId>` |
+//! | almanac subject/location | `ALMANAC#SUBJECT`/`ALMANAC#LOCATION` | `<id>` |           |                 |
+//! | almanac event    | `ALMANAC#EVENT`       | `<id>`             | `ALMANAC#EVENTS#<locationId>` | `<date>#<id>` (GSI2 `ALMANAC#EVENTS` / `<date>#<id>`) |
+//! | almanac slug guard | `ALMANAC#SLUG#<kind>#<slug>` | `SLUG`   |                     |                 |
+//! | due reminder     | `DUE#<yyyy-mm-ddThh:mm>#<shard 0..7>` | `<fireAt>#<eventId>#<occurrence>#<idx>` |  |        |
+//! | due pointer      | `CAL#<ownerId>`       | `DUEPTR#<eventId>` |                     |                 |
+//! | delivery marker  | `DELIVERY#<duePK>#<dueSK>` | `DELIVERY`    |                     |                 |
+//! | reminders watermark | `REMINDERS#WATERMARK` | `WATERMARK`     |                     |                 |
+//! | notification     | `USER#<userId>`       | `NOTIF#<createdAt>#<id>` |               |                 |
+//! | push device      | `USER#<userId>`       | `DEVICE#<sha256 of token>` |             |                 |
 //!
 //! Memberships also carry GSI2 `ORGROLE#<orgId>#<role>` / `MEMBER#<userId>`.
 //! Anything stored outside `ORG#<orgId>` that belongs to the organisation is
@@ -56,7 +70,24 @@
 //!   `TEMPLATES#USER#<id>` / `TEMPLATES#ORG#<id>`.
 //! - members of an organisation with one role: Query GSI2 `ORGROLE#<orgId>#<role>`.
 //! - links of a scope in order: Query GSI2 `LINKS#<orgId>#<scope>` (`ORG`, `DEPT#<id>`, `LOC#<id>`, `USER#<id>`).
+//! - invitations of an organisation: Query PK `ORG#<id>`, SK begins_with `INVITE#`.
+//! - a mailed invitation token: GetItem `INVTOKEN#<sha256 of the token>` (names the
+//!   organisation and invitation); the pending invitation for an address: GetItem
+//!   `ORG#<id>` / `INVEMAIL#<email>` (at most one pending invitation per address).
+//! - API keys of an organisation: Query PK `ORG#<id>`, SK begins_with `APIKEY#`.
+//! - a presented organisation API key: GetItem `APIKEYHASH#<sha256 of the key>`.
 //! - everything of an organisation (deletion): Query PK `ORG#<id>`.
+//! - almanac subjects / locations (list, in-memory search — the almanac holds hundreds of items):
+//!   Query PK `ALMANAC#SUBJECT` / `ALMANAC#LOCATION`; one by id: Get; by slug: Get the slug guard, then the item.
+//! - almanac events of a location in date order (window): Query GSI1 `ALMANAC#EVENTS#<locationId>`, SK between
+//!   `<start>#` and `<end>$`; of every location: the same on GSI2 `ALMANAC#EVENTS`.
+//!
+//! - reminders due in one minute: Query PK `DUE#<minute>#<shard>` for each of the 8 shards
+//!   (shard = hash(eventId) % 8, so one busy minute spreads over partitions); an event's
+//!   current due items (to replace them on a change): Get `CAL#<ownerId>` / `DUEPTR#<eventId>`.
+//! - a user's inbox, newest first: Query PK `USER#<id>`, SK begins_with `NOTIF#`, descending;
+//!   one notification by id: its id is a UUIDv7 carrying `createdAt`, so Get the exact key.
+//! - a user's push devices: Query PK `USER#<id>`, SK begins_with `DEVICE#`.
 //!
 //! Timestamps in sort keys are RFC 3339 UTC with fixed millisecond precision
 //! so that byte order is time order. Every item carries `entityType`.
@@ -196,6 +227,36 @@ pub fn link_gsi2sk(order: u32, link: Uuid) -> String {
 
 /// Sort key (under `ORG#<id>`) of the organisation's invitation text.
 pub const INVITATION_TEXT_SK: &str = "INVTEXT";
+/// Prefix of invitation sort keys (under `ORG#<id>`).
+pub const INVITATION_PREFIX: &str = "INVITE#";
+/// `INVITE#<invitationId>`
+pub fn invitation_sk(invitation: Uuid) -> String {
+    format!("{INVITATION_PREFIX}{invitation}")
+}
+/// `INVTOKEN#<sha256 hex>`: finds the invitation of a mailed token.
+pub fn invitation_token_pk(hash: &str) -> String {
+    format!("INVTOKEN#{hash}")
+}
+/// Sort key of an invitation-token lookup item.
+pub const INVITATION_TOKEN_SK: &str = "INVTOKEN";
+/// `INVEMAIL#<normalised email>` (under `ORG#<id>`): the one pending invitation of an address.
+pub fn invitation_email_sk(email: &str) -> String {
+    format!("INVEMAIL#{email}")
+}
+
+/// Prefix of organisation API key sort keys (under `ORG#<id>`).
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+/// `APIKEY#<keyId>`
+pub fn api_key_sk(key: Uuid) -> String {
+    format!("{API_KEY_PREFIX}{key}")
+}
+/// `APIKEYHASH#<sha256 hex>`: finds a presented organisation API key.
+pub fn api_key_hash_pk(hash: &str) -> String {
+    format!("APIKEYHASH#{hash}")
+}
+/// Sort key of an API-key lookup item.
+pub const API_KEY_HASH_SK: &str = "APIKEYHASH";
+
 /// Attributes naming an item outside `ORG#<id>` deleted with its owner item.
 pub const COMPANION_PK: &str = "companionPK";
 /// See [`COMPANION_PK`].
@@ -307,6 +368,66 @@ pub fn org_templates_gsi1pk(org: Uuid) -> String {
     format!("TEMPLATES#ORG#{org}")
 }
 
+/// `ALMANAC#<KIND>` (`SUBJECT`, `LOCATION`, `EVENT`): the partition of one almanac kind.
+pub fn almanac_pk(kind: &str) -> String {
+    format!("ALMANAC#{kind}")
+}
+/// `<id>`: an almanac item's sort key (UUIDv7, so creation order).
+pub fn almanac_sk(id: Uuid) -> String {
+    id.to_string()
+}
+/// `ALMANAC#SLUG#<kind>#<slug>`: the uniqueness guard of a slug.
+pub fn almanac_slug_pk(kind: &str, slug: &str) -> String {
+    format!("ALMANAC#SLUG#{kind}#{slug}")
+}
+/// Sort key of a slug guard.
+pub const ALMANAC_SLUG_SK: &str = "SLUG";
+/// `ALMANAC#EVENTS#<locationId>`: GSI1 partition of a location's almanac events.
+pub fn almanac_location_events_gsi1pk(location: Uuid) -> String {
+    format!("ALMANAC#EVENTS#{location}")
+}
+/// GSI2 partition of every almanac event.
+pub const ALMANAC_EVENTS_GSI2PK: &str = "ALMANAC#EVENTS";
+/// `<date>#<id>`: date-ordered sort key of an almanac event (GSI1 and GSI2).
+pub fn almanac_event_date_sk(date: chrono::NaiveDate, event: Uuid) -> String {
+    format!("{}#{event}", date.format("%Y-%m-%d"))
+}
+
+/// `DUE#<yyyy-mm-ddThh:mm>#<shard>`: one shard of the reminders due in one minute.
+pub fn due_pk(minute: DateTime<Utc>, shard: u32) -> String {
+    format!("DUE#{}#{shard}", minute.format("%Y-%m-%dT%H:%M"))
+}
+/// `<fireAt>#<eventId>#<occurrence>#<reminderIdx>`: one due reminder in its minute.
+pub fn due_sk(fire_at: DateTime<Utc>, event: Uuid, occurrence: &str, reminder: usize) -> String {
+    format!("{}#{event}#{occurrence}#{reminder}", timestamp(fire_at))
+}
+/// `DUEPTR#<eventId>` (in the owner's `CAL#` partition): the due items an event has now.
+pub fn due_pointer_sk(event: Uuid) -> String {
+    format!("DUEPTR#{event}")
+}
+/// `DELIVERY#<duePK>#<dueSK>`: marks one due item as delivered.
+pub fn delivery_pk(due_pk: &str, due_sk: &str) -> String {
+    format!("DELIVERY#{due_pk}#{due_sk}")
+}
+/// Sort key of a delivery marker.
+pub const DELIVERY_SK: &str = "DELIVERY";
+/// Partition of the reminders' watermark (the last minute bucket read).
+pub const REMINDERS_WATERMARK_PK: &str = "REMINDERS#WATERMARK";
+/// Sort key of the watermark.
+pub const REMINDERS_WATERMARK_SK: &str = "WATERMARK";
+/// Prefix of a user's notification inbox items.
+pub const NOTIFICATION_PREFIX: &str = "NOTIF#";
+/// `NOTIF#<createdAt>#<id>`: a notification in its user's inbox, time-ordered.
+pub fn notification_sk(created_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{NOTIFICATION_PREFIX}{}#{id}", timestamp(created_at))
+}
+/// Prefix of a user's registered push devices.
+pub const DEVICE_PREFIX: &str = "DEVICE#";
+/// `DEVICE#<sha256 of the token>`: a registered device (tokens can be long).
+pub fn device_sk(token_hash: &str) -> String {
+    format!("{DEVICE_PREFIX}{token_hash}")
+}
+
 /// A sortable timestamp: RFC 3339 UTC with milliseconds (`2026-03-29T06:30:00.000Z`).
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -320,6 +441,13 @@ mod tests {
     fn keys_are_pinned() {
         let id = Uuid::parse_str("0190f3a8-0000-7000-8000-000000000001").unwrap();
         assert_eq!(org_pk(id), "ORG#0190f3a8-0000-7000-8000-000000000001");
+        let minute = DateTime::parse_from_rfc3339("2026-03-29T06:30:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(due_pk(minute, 3), "DUE#2026-03-29T06:30#3");
+        assert_eq!(due_sk(minute, id, "x", 1), "2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001#x#1");
+        assert_eq!(due_pointer_sk(id), "DUEPTR#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(delivery_pk("DUE#a#1", "b"), "DELIVERY#DUE#a#1#b");
+        assert_eq!(notification_sk(minute, id), "NOTIF#2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(device_sk("ab12"), "DEVICE#ab12");
         assert_eq!(member_sk(id), "MEMBER#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(user_pk(id), "USER#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(email_pk("ada@example.com"), "EMAIL#ada@example.com");
@@ -357,6 +485,15 @@ mod tests {
         assert_eq!(link_gsi2sk(7, id), "0000000007#0190f3a8-0000-7000-8000-000000000001");
         assert!(link_gsi2sk(9, id) < link_gsi2sk(10, id));
         assert_eq!(INVITATION_TEXT_SK, "INVTEXT");
+        assert_eq!(invitation_sk(id), "INVITE#0190f3a8-0000-7000-8000-000000000001");
+        assert!(invitation_sk(id).starts_with(INVITATION_PREFIX));
+        assert_eq!(invitation_token_pk("ab12"), "INVTOKEN#ab12");
+        assert_eq!(INVITATION_TOKEN_SK, "INVTOKEN");
+        assert_eq!(invitation_email_sk("ada@example.com"), "INVEMAIL#ada@example.com");
+        assert_eq!(api_key_sk(id), "APIKEY#0190f3a8-0000-7000-8000-000000000001");
+        assert!(api_key_sk(id).starts_with(API_KEY_PREFIX));
+        assert_eq!(api_key_hash_pk("ab12"), "APIKEYHASH#ab12");
+        assert_eq!(API_KEY_HASH_SK, "APIKEYHASH");
         assert_eq!(calendar_pk(id), "CAL#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(event_sk(id), "EVENT#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(
@@ -373,6 +510,14 @@ mod tests {
         assert_eq!(template_pk(id), "TEMPLATE#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(user_templates_gsi1pk(id), "TEMPLATES#USER#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(org_templates_gsi1pk(id), "TEMPLATES#ORG#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(almanac_pk("SUBJECT"), "ALMANAC#SUBJECT");
+        assert_eq!(almanac_sk(id), "0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(almanac_slug_pk("SUBJECT", "ekadashi-2"), "ALMANAC#SLUG#SUBJECT#ekadashi-2");
+        assert_eq!(ALMANAC_SLUG_SK, "SLUG");
+        assert_eq!(almanac_location_events_gsi1pk(id), "ALMANAC#EVENTS#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(ALMANAC_EVENTS_GSI2PK, "ALMANAC#EVENTS");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 26).unwrap();
+        assert_eq!(almanac_event_date_sk(day, id), "2026-06-26#0190f3a8-0000-7000-8000-000000000001");
         let at = DateTime::parse_from_rfc3339("2026-03-29T06:30:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(audit_sk(at, id), "2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001");
     }

@@ -2,9 +2,11 @@
 //! library holds the router so the Lambda, the devserver and the tests
 //! mount exactly the code that ships.
 
+mod api_keys;
 mod common;
 mod deletion;
 mod invitation_text;
+mod invitations;
 mod links;
 mod members;
 mod organisations;
@@ -31,6 +33,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(links::list_links, links::create_link))
         .routes(routes!(links::update_link, links::delete_link))
         .routes(routes!(invitation_text::get_invitation_text, invitation_text::put_invitation_text))
+        .merge(invitations::api())
+        .merge(api_keys::api())
         .merge(structure::api())
 }
 

@@ -718,6 +718,7 @@ pub async fn delete_me(
     meta: RequestMeta,
     if_match: IfMatch,
 ) -> Result<StatusCode> {
+    principal.require_person()?;
     deletion::delete(&state, &principal, &meta, &if_match, principal.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

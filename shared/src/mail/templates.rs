@@ -90,6 +90,27 @@ pub fn set_password(app_url: &str, to: Recipient<'_>, organisation: Option<&str>
     )
 }
 
+/// Invites `to` to join `organisation` as `role`
+/// (`/invitations/accept?token=`), carrying the organisation's own
+/// invitation text, if it set one, as its own paragraphs.
+pub fn invitation(app_url: &str, to: &str, organisation: &str, role: &str, text: Option<&str>, token: &str) -> Mail {
+    let mut paragraphs = vec![format!("you are invited to join {organisation} on {PRODUCT} as {role}.")];
+    if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
+        paragraphs.extend(text.split("\n\n").map(|p| p.trim().to_string()).filter(|p| !p.is_empty()));
+    }
+    paragraphs.push(
+        "Accept with a new account, or sign in first if you already have one. The link works once and expires in 7 days."
+            .into(),
+    );
+    render(
+        Recipient { email: to, first_name: "there" },
+        &format!("You are invited to join {organisation} on {PRODUCT}"),
+        &paragraphs,
+        Some(("Accept the invitation", token_link(app_url, "invitations/accept", token))),
+        "If you did not expect this invitation, you can ignore this mail.",
+    )
+}
+
 /// Welcomes a new account (no token).
 pub fn welcome(app_url: &str, to: Recipient<'_>) -> Mail {
     render(
@@ -230,6 +251,7 @@ mod tests {
             (password_reset(APP, ada(), TOKEN), "reset-password"),
             (set_password(APP, ada(), Some("Sunrise"), TOKEN), "set-password"),
             (email_change_confirmation(APP, ada(), TOKEN), "confirm-email-change"),
+            (invitation(APP, "ada@example.com", "Sunrise", "member", Some("Welcome!"), TOKEN), "invitations/accept"),
         ]
     }
 
@@ -262,6 +284,17 @@ mod tests {
             // The text part shows the name as typed.
             assert!(mail.text.contains("Hello <script>alert(1)</script>,"));
         }
+    }
+
+    #[test]
+    fn invitations_carry_the_organisations_text_escaped_in_html() {
+        let mail =
+            invitation(APP, "ada@example.com", "Sunrise", "admin", Some("We plan <together>.\n\nSee you"), TOKEN);
+        assert!(mail.text.contains("We plan <together>.") && mail.text.contains("See you"));
+        assert!(mail.html.contains("We plan &lt;together&gt;.") && !mail.html.contains("<together>"));
+        assert!(mail.text.contains("Sunrise") && mail.text.contains("admin"));
+        let plain = invitation(APP, "ada@example.com", "Sunrise", "member", None, TOKEN);
+        assert!(plain.text.contains("invitations/accept?token="));
     }
 
     #[test]

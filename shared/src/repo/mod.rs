@@ -1,10 +1,12 @@
 //! Repositories: one per aggregate, written once on top of the `Table`
 //! port, so there is exactly one version of every access pattern.
 
+pub mod api_keys;
 pub mod attachments;
 pub mod contacts;
 pub mod events;
 pub mod follows;
+pub mod invitations;
 pub mod organisations;
 pub mod personal_tokens;
 pub mod planners;

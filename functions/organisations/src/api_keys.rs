@@ -1,0 +1,239 @@
+//! Organisation API keys (seed 003 API-Token): owners and admins create
+//! scoped keys for integrations; a key (`X-API-Key: sdl_key_...`) then acts
+//! for the organisation (see `shared::auth`). The secret is shown once, in
+//! the creation response, which is marked `no-store` so neither caches nor
+//! the idempotency layer keep it; only its hash is stored. Deleting a key
+//! removes its lookup item, so it stops working at once.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz_org::org_context;
+use shared::concurrency::IfMatch;
+use shared::domain::BoundedText;
+use shared::extract::{Json, PathId, Query};
+use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::repo::api_keys::{self, ApiKey, ApiKeyRecord, SCOPE_AREAS};
+use shared::repo::from_item;
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::common::{CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems};
+
+type KeyName = BoundedText<100>;
+
+/// Most scopes one key may carry (every allowed area, read and write).
+const MAX_SCOPES: usize = SCOPE_AREAS.len() * 2;
+
+/// This module's routes.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(delete_api_key))
+}
+
+/// A new API key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewApiKey {
+    /// What it is for (1–100 characters).
+    pub name: String,
+    /// Scopes such as `users:read` (areas: users, organisations, calendar, notifications; never auth).
+    pub scopes: Vec<String>,
+}
+
+/// A created API key, with its secret (shown only here).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKey {
+    /// Key id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Who created it.
+    pub created_by: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Version (also the ETag).
+    pub version: i64,
+    /// The secret (`sdl_key_...`): shown once, store it now.
+    pub key: String,
+}
+
+/// Checks each scope against the areas a key may name; returns them de-duplicated, in order.
+fn parse_scopes(v: &mut Validator, raw: &[String]) -> Vec<String> {
+    if raw.is_empty() {
+        v.error("scopes", "must name at least one scope");
+    }
+    if raw.len() > MAX_SCOPES {
+        v.error("scopes", format!("must have at most {MAX_SCOPES} entries"));
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for (i, scope) in raw.iter().enumerate() {
+        let valid = scope
+            .split_once(':')
+            .is_some_and(|(area, access)| SCOPE_AREAS.contains(&area) && matches!(access, "read" | "write"));
+        if !valid {
+            v.error(
+                &format!("scopes[{i}]"),
+                format!("must be <area>:read or <area>:write with area one of {}", SCOPE_AREAS.join(", ")),
+            );
+        } else if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    scopes
+}
+
+/// Lists the organisation's API keys (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/v1/organisations/{id}/api-keys",
+    tag = "organisations",
+    params(("id" = Uuid, Path, description = "Organisation id"), ListParams),
+    security(("bearer" = []), ("apiKey" = [])),
+    responses((status = 200, body = ListResponse<ApiKey>), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_api_keys(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(org): PathId,
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<ApiKey>>> {
+    principal.require("organisations", false)?;
+    org_context(&state, &principal, org).await?.require_admin()?;
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let list = format!("api-keys:{org}");
+    let (items, next_cursor) =
+        query_page(state.table.as_ref(), &state.cursors, &list, api_keys::list_query(org), &page).await?;
+    let items = items
+        .into_iter()
+        .map(|item| from_item::<ApiKeyRecord>(item).map(|k| k.view()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Json(ListResponse { items, next_cursor }))
+}
+
+/// Creates an API key for the organisation (owners and admins); the secret
+/// `key` is in this response only.
+#[utoipa::path(
+    post,
+    path = "/v1/organisations/{id}/api-keys",
+    tag = "organisations",
+    request_body = NewApiKey,
+    params(("id" = Uuid, Path, description = "Organisation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CreatedApiKey, description = "Created; `Cache-Control: no-store`"),
+        Problems
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    PathId(org): PathId,
+    Json(body): Json<NewApiKey>,
+) -> Result<(StatusCode, HeaderMap, Json<CreatedApiKey>)> {
+    principal.require("organisations", true)?;
+    // A key minting keys would outlive its own revocation.
+    principal.require_person()?;
+    org_context(&state, &principal, org).await?.require_admin()?;
+    let mut v = Validator::new();
+    let name = v.field("name", KeyName::parse(&body.name));
+    let scopes = parse_scopes(&mut v, &body.scopes);
+    let Some(name) = name else { return Err(v.into_error()) };
+    v.finish()?;
+
+    let now = state.clock.now();
+    let (record, key) = ApiKeyRecord::new(org, name.as_str(), scopes, principal.actor(), now);
+    let mut ops = api_keys::create_ops(&record)?;
+    ops.push(
+        AuditEntry::new(Some(org), principal.actor(), "api_key.created", format!("api_key/{}", record.id), now, &meta)
+            .write(),
+    );
+    state.table.transact_write(ops).await?;
+    tracing::info!(organisation_id = %org, key_id = %record.id, "api key created");
+
+    let mut headers = shared::concurrency::etag_headers(record.version);
+    // The secret must not be cached, nor kept by the idempotency layer.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(location) = format!("/v1/organisations/{org}/api-keys/{}", record.id).parse() {
+        headers.insert(header::LOCATION, location);
+    }
+    let view = record.view();
+    let created = CreatedApiKey {
+        id: view.id,
+        name: view.name,
+        scopes: view.scopes,
+        created_by: view.created_by,
+        created_at: view.created_at,
+        version: view.version,
+        key,
+    };
+    Ok((StatusCode::CREATED, headers, Json(created)))
+}
+
+/// Revokes an API key at once (owners and admins; a key may revoke itself).
+#[utoipa::path(
+    delete,
+    path = "/v1/organisations/{id}/api-keys/{keyId}",
+    tag = "organisations",
+    params(
+        ("id" = Uuid, Path, description = "Organisation id"),
+        ("keyId" = Uuid, Path, description = "Key id"),
+        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+    ),
+    security(("bearer" = []), ("apiKey" = [])),
+    responses((status = 204, description = "Revoked"), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_api_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathIds(org, id): PathIds,
+) -> Result<StatusCode> {
+    principal.require("organisations", true)?;
+    org_context(&state, &principal, org).await?.require_admin()?;
+    let table = state.table.as_ref();
+    let record = api_keys::get(table, org, id).await?.ok_or(ApiError::NotFound)?;
+    if_match.check(record.version)?;
+    let now = state.clock.now();
+    let mut tx = Tx::new();
+    let [delete_record, delete_lookup]: [_; 2] =
+        api_keys::delete_ops(&record).try_into().map_err(|_| anyhow::anyhow!("two deletes"))?;
+    tx.push(delete_record, Failure::Precondition);
+    tx.push(delete_lookup, Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.push(
+        AuditEntry::new(Some(org), principal.actor(), "api_key.revoked", format!("api_key/{id}"), now, &meta).write(),
+        Failure::Conflict(CHANGED_CONCURRENTLY),
+    );
+    tx.commit(table).await?;
+    tracing::info!(organisation_id = %org, key_id = %id, "api key revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_cannot_be_given_auth_scopes() {
+        let mut v = Validator::new();
+        let raw = ["users:read".to_string(), "auth:read".into(), "users:read".into(), "calendar:delete".into()];
+        assert_eq!(parse_scopes(&mut v, &raw), ["users:read"]);
+        let fields: Vec<String> = v.into_error().problem().errors.unwrap().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["scopes[1]", "scopes[3]"]);
+    }
+}
