@@ -24,6 +24,8 @@ pub mod odata;
 pub mod one_time;
 pub mod openapi;
 pub mod pagination;
+pub mod push;
+pub mod recurrence;
 pub mod repo;
 pub mod state;
 pub mod table;

@@ -13,6 +13,7 @@ use crate::config::LambdaConfig;
 use crate::crypto::hmac_sha256;
 use crate::mail::Mailer;
 use crate::pagination::CursorCodec;
+use crate::push::{Push, RecordingPush};
 use crate::table::Table;
 
 /// Shared application state (cheap to clone).
@@ -32,6 +33,8 @@ pub struct AppState {
     pub cursors: CursorCodec,
     /// Base URL of the web app, for links in mails (`<appUrl>/reset-password?token=...`).
     pub app_url: Arc<str>,
+    /// Push notifications to registered devices (a recorder until a real adapter exists).
+    pub push: Arc<dyn Push>,
 }
 
 impl AppState {
@@ -52,7 +55,14 @@ impl AppState {
             tokens: Arc::new(TokenKeys::new(&derive_key(master_key, "access-token"))),
             cursors: CursorCodec::new(derive_key(master_key, "cursor")),
             app_url: Arc::from("http://127.0.0.1:3000"),
+            push: Arc::new(RecordingPush::default()),
         }
+    }
+
+    /// Sets the push adapter.
+    pub fn with_push(mut self, push: Arc<dyn Push>) -> Self {
+        self.push = push;
+        self
     }
 
     /// Sets the web app's base URL used in mailed links.
@@ -65,6 +75,13 @@ impl AppState {
     pub async fn from_lambda_env() -> anyhow::Result<Self> {
         let config = LambdaConfig::from_env()?;
         let sdk = crate::aws::load_config().await;
+        Self::from_lambda_config(&config, &sdk).await
+    }
+
+    /// State on the AWS adapters for `config`, with clients from `sdk`
+    /// (tests pass the emulator's configuration).
+    pub async fn from_lambda_config(config: &LambdaConfig, sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        let sdk = sdk.clone();
         let master_key = crate::config::read_signing_secret(&sdk, &config.signing_key_secret_arn).await?;
         let table = crate::table::dynamo::DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
         let blobs = crate::blobs::s3::S3Blobs::new(crate::aws::s3_client(&sdk), config.bucket.clone());
@@ -75,7 +92,8 @@ impl AppState {
             Arc::new(mailer),
             Arc::new(crate::clock::SystemClock),
             secrecy::ExposeSecret::expose_secret(&master_key).as_bytes(),
-        ))
+        )
+        .with_app_url(&config.app_url))
     }
 }
 

@@ -4,8 +4,10 @@
 //! mount exactly the code that ships; `series` is the pure recurrence
 //! logic the handlers (and the reminders) build on.
 
+mod almanac;
 mod common;
 pub mod events;
+mod notifications;
 pub mod series;
 mod templates;
 
@@ -25,6 +27,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(templates::list_event_templates, templates::create_event_template))
         .routes(routes!(templates::get_event_template, templates::put_event_template, templates::delete_event_template))
         .routes(routes!(templates::import_event_templates))
+        .merge(notifications::routes())
+        .merge(almanac::routes())
 }
 
 /// The servable router of this group.

@@ -234,6 +234,23 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+/// Reminds the owner of an event that it is coming up (`when` is its local
+/// start, e.g. "2026-03-29 08:00 (Europe/Stockholm)"); `late` when a
+/// reminders run caught up after an outage.
+pub fn event_reminder(app_url: &str, to: Recipient<'_>, title: &str, when: &str, late: bool) -> Mail {
+    let mut paragraphs = vec![format!("this is a reminder of \"{title}\", which starts {when}.")];
+    if late {
+        paragraphs.push("This reminder is late: it could not be sent at its time.".into());
+    }
+    render(
+        to,
+        &format!("Reminder: {title}"),
+        &paragraphs,
+        Some(("Open my calendar", format!("{}/calendar", app_url.trim_end_matches('/')))),
+        "You get this mail because the event has an email reminder.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -291,12 +291,13 @@ fn attendee_delete(event: &EventRecord, user: Uuid) -> WriteOp {
 }
 
 /// THE HOOK for work that must be scheduled atomically with every event
-/// change: the reminders issue adds its due-item writes here (derived from
-/// `change.puts`, `change.deletes` and `change.occurrences`), and they land
-/// in the same transaction as the change. Returns nothing until then.
-pub fn scheduling_ops(change: &EventChange) -> anyhow::Result<Vec<WriteOp>> {
-    let _ = change;
-    Ok(Vec::new())
+/// change: the reminders' due items. For every event the change touches it
+/// deletes the due items its pointer lists and writes the ones the event
+/// has now (none once cancelled or deleted), with the pointer replaced on a
+/// version condition; `scheduling` is what [`super::reminders::load`] read
+/// just before the commit.
+pub fn scheduling_ops(change: &EventChange, scheduling: &super::reminders::Scheduling) -> anyhow::Result<Vec<WriteOp>> {
+    super::reminders::scheduling_ops(change, scheduling)
 }
 
 /// The operations of a change, in one list (see [`commit`]).
@@ -359,15 +360,25 @@ pub fn transaction(change: &EventChange) -> anyhow::Result<Vec<WriteOp>> {
         ops.push(WriteOp::Delete { key: key.clone(), condition: Condition::Always });
     }
     ops.extend(change.audit.iter().cloned());
-    ops.extend(scheduling_ops(change)?);
     Ok(ops)
 }
 
-/// Writes a change all-or-nothing. A failed condition means another writer
-/// changed one of the events or occurrences meanwhile.
+/// Writes a change all-or-nothing, with its due-item scheduling. A failed
+/// condition means another writer changed one of the events or occurrences
+/// meanwhile. A reminders run may move an event's due pointer between the
+/// read and the write; then the scheduling is read again and retried.
 pub async fn commit(table: &dyn Table, change: &EventChange) -> Result<(), TableError> {
-    let ops = transaction(change).map_err(TableError::Backend)?;
-    table.transact_write(ops).await
+    let base = transaction(change).map_err(TableError::Backend)?;
+    let mut attempt = 0;
+    loop {
+        let scheduling = super::reminders::load(table, change).await.map_err(TableError::Backend)?;
+        let mut ops = base.clone();
+        ops.extend(scheduling_ops(change, &scheduling).map_err(TableError::Backend)?);
+        match table.transact_write(ops).await {
+            Err(TableError::ConditionFailed { index: Some(i) }) if i >= base.len() && attempt < 3 => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 /// The owner of an event, from its id reference.

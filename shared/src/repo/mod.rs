@@ -1,6 +1,7 @@
 //! Repositories: one per aggregate, written once on top of the `Table`
 //! port, so there is exactly one version of every access pattern.
 
+pub mod almanac;
 pub mod api_keys;
 pub mod attachments;
 pub mod contacts;
@@ -11,6 +12,7 @@ pub mod organisations;
 pub mod personal_tokens;
 pub mod planners;
 pub mod preferences;
+pub mod reminders;
 pub mod sessions;
 pub mod structure;
 pub mod templates;

@@ -1,0 +1,873 @@
+//! The almanac (seed 002): platform-wide subjects, locations and the dated
+//! events of a subject at a location, which users follow through their
+//! `almanac` preference. Every signed-in user reads it; only platform
+//! superadmins change it, and every change is audited at platform level.
+//!
+//! Subjects and locations get a slug generated from the name at creation
+//! (`ekadashi`, then `ekadashi-2` ...), kept unique by a guard item written
+//! in the same transaction, and never changed afterwards (a rename keeps it),
+//! so clients can use it as a stable second key. `?q=` search reads the
+//! kind's whole partition with a Query and filters it in memory: the almanac
+//! holds hundreds of items, so a search index would cost more than it saves.
+//! Events are indexed by date, so `?locationId=&startDate=&endDate=` is a
+//! Query in date order.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::authz_org::require_superadmin;
+use shared::concurrency::{IfMatch, etag_headers};
+use shared::extract::{Json, PathId, Query};
+use shared::pagination::{PageRequest, query_page};
+use shared::repo::almanac::{self, AlmanacEvent, EVENT, EventName, LOCATION, Location, SUBJECT, Subject};
+use shared::repo::from_item;
+use shared::table::{Item, TableError, WriteOp};
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+
+use crate::common::{self, Page, Problems, WriteProblems};
+
+/// Most keywords per item.
+const MAX_KEYWORDS: usize = 20;
+/// Numbered slug candidates tried before giving up (`name-2` .. `name-100`).
+const MAX_SLUG_CANDIDATES: u32 = 100;
+/// Attempts when another writer claims the same slug meanwhile.
+const SLUG_ATTEMPTS: u32 = 5;
+
+/// The fields of a subject (create and replace).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SubjectBody {
+    /// Name (1–200 characters).
+    pub name: String,
+    /// Category, e.g. `EKADASI` (≤ 50 characters).
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// Body (≤ 20000 characters).
+    #[serde(default)]
+    pub content: String,
+    /// Summary (≤ 1000 characters).
+    #[serde(default)]
+    pub excerpt: String,
+    /// Extra search words (≤ 20, each 1–50 characters).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Wanted slug (create only; default: generated from the name). It never changes afterwards.
+    pub slug: Option<String>,
+}
+
+/// The fields of a location (create and replace).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LocationBody {
+    /// Name (1–200 characters).
+    pub name: String,
+    /// IANA time zone, e.g. `Pacific/Auckland`.
+    pub time_zone: String,
+    /// Extra search words (≤ 20, each 1–50 characters).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Wanted slug (create only; default: generated from the name). It never changes afterwards.
+    pub slug: Option<String>,
+}
+
+/// The fields of an almanac event (create and replace).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlmanacEventBody {
+    /// The subject (must exist).
+    pub subject_id: Uuid,
+    /// The location the date holds for (must exist).
+    pub location_id: Uuid,
+    /// Title (1–200 characters) and subtitle (≤ 200).
+    pub name: EventName,
+    /// Local day at the location, `YYYY-MM-DD`.
+    pub date: String,
+    /// The date as the source calendar gave it (≤ 100 characters).
+    #[serde(default)]
+    pub raw_date: String,
+}
+
+/// Filters of the subject and location lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct AlmanacListParams {
+    /// Only the item with exactly this slug.
+    pub slug: Option<String>,
+    /// Words that must all occur (case-insensitively) in the name or keywords.
+    pub q: Option<String>,
+    /// Items per page (1–100, default 25).
+    pub limit: Option<u32>,
+    /// From `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Filters of the event list (ordered by date).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct AlmanacEventListParams {
+    /// Only this location's events.
+    pub location_id: Option<Uuid>,
+    /// First day (inclusive), `YYYY-MM-DD`.
+    pub start_date: Option<String>,
+    /// Last day (inclusive), `YYYY-MM-DD`.
+    pub end_date: Option<String>,
+    /// Items per page (1–100, default 25).
+    pub limit: Option<u32>,
+    /// From `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// What search needs of a subject or location.
+trait Named: DeserializeOwned {
+    fn name(&self) -> &str;
+    fn keywords(&self) -> &[String];
+}
+
+impl Named for Subject {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn keywords(&self) -> &[String] {
+        &self.keywords
+    }
+}
+
+impl Named for Location {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn keywords(&self) -> &[String] {
+        &self.keywords
+    }
+}
+
+/// A failed write: a condition that no longer held means someone changed the
+/// same item (or took the same slug, or deleted a referenced item) meanwhile.
+fn write_failed(err: TableError, if_match: &IfMatch) -> ApiError {
+    match err {
+        TableError::ConditionFailed { .. } | TableError::Conflict => match if_match {
+            IfMatch::Versions(_) => ApiError::PreconditionFailed,
+            _ => ApiError::Conflict("The almanac changed meanwhile; read it again and retry.".into()),
+        },
+        other => other.into(),
+    }
+}
+
+fn audit(principal: &Principal, action: &str, target: String, meta: &RequestMeta, state: &AppState) -> WriteOp {
+    AuditEntry::new(None, principal.actor(), action, target, state.clock.now(), meta).write()
+}
+
+async fn require_writer(state: &AppState, principal: &Principal) -> Result<()> {
+    principal.require("calendar", true)?;
+    require_superadmin(state, principal).await
+}
+
+fn keywords(v: &mut Validator, raw: &[String]) -> Option<Vec<String>> {
+    if raw.len() > MAX_KEYWORDS {
+        v.error("keywords", format!("at most {MAX_KEYWORDS} keywords"));
+        return None;
+    }
+    let mut ok = true;
+    for (i, word) in raw.iter().enumerate() {
+        let n = word.trim().chars().count();
+        if n == 0 || n > 50 {
+            v.error(&format!("keywords[{i}]"), "must be 1–50 characters");
+            ok = false;
+        }
+    }
+    ok.then(|| raw.iter().map(|w| w.trim().to_string()).collect())
+}
+
+fn date(v: &mut Validator, field: &str, raw: &str) -> Option<NaiveDate> {
+    let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().filter(|_| raw.len() == 10);
+    if parsed.is_none() {
+        v.error(field, "must be a date YYYY-MM-DD");
+    }
+    parsed
+}
+
+/// A wanted slug must already be in slug form (so it round-trips through URLs unchanged).
+fn wanted_slug(v: &mut Validator, raw: Option<&str>) -> Option<Option<String>> {
+    match raw {
+        None => Some(None),
+        Some(s) if almanac::is_slug(s) => Some(Some(s.to_string())),
+        Some(_) => {
+            v.error("slug", "must be 1–80 characters of a-z, 0-9 and single dashes");
+            None
+        }
+    }
+}
+
+/// Finds a free slug: the wanted one (409 if taken) or the first free candidate of the name.
+async fn free_slug(state: &AppState, kind: &str, name: &str, wanted: Option<&str>) -> Result<String> {
+    let table = state.table.as_ref();
+    if let Some(slug) = wanted {
+        if almanac::slug_taken(table, kind, slug).await? {
+            return Err(ApiError::Conflict(format!("The slug {slug} is taken.")));
+        }
+        return Ok(slug.to_string());
+    }
+    let base = almanac::base_slug(name, &kind.to_lowercase());
+    for n in 1..=MAX_SLUG_CANDIDATES {
+        let candidate = almanac::slug_candidate(&base, n);
+        if !almanac::slug_taken(table, kind, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+    Err(ApiError::Conflict(format!("Too many items are named like this; give a slug instead of {base}-N.")))
+}
+
+/// Creates an item with a fresh slug: `build` makes the item's write for a
+/// slug. Another writer may take the same slug between the read and the
+/// write; the guard's condition then fails the whole transaction and a
+/// generated slug is chosen again.
+async fn create_with_slug<F>(
+    state: &AppState,
+    kind: &str,
+    name: &str,
+    wanted: Option<&str>,
+    mut build: F,
+) -> Result<String>
+where
+    F: FnMut(&str) -> Result<(Uuid, Vec<WriteOp>)>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let slug = free_slug(state, kind, name, wanted).await?;
+        let (id, mut ops) = build(&slug)?;
+        ops.push(almanac::claim_slug_op(kind, &slug, id)?);
+        match state.table.transact_write(ops).await {
+            Ok(()) => return Ok(slug),
+            Err(TableError::ConditionFailed { .. } | TableError::Conflict)
+                if wanted.is_none() && attempt < SLUG_ATTEMPTS => {}
+            Err(e) => return Err(write_failed(e, &IfMatch::Absent)),
+        }
+    }
+}
+
+/// A PUT may repeat the slug but never change it.
+fn same_slug(v: &mut Validator, given: Option<&str>, current: &str) {
+    if given.is_some_and(|s| s != current) {
+        v.error("slug", "never changes; it stays a stable key of the item");
+    }
+}
+
+/// Lists subjects or locations: by slug, by search words, or all in creation order.
+async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListParams) -> Result<Page<T>> {
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let table = state.table.as_ref();
+    if let Some(slug) = params.slug {
+        if params.q.is_some() {
+            return Err(ApiError::invalid("q", "give either slug or q"));
+        }
+        let item = match almanac::id_by_slug(table, kind, &slug).await? {
+            Some(id) => almanac::get::<T>(table, kind, id).await?,
+            None => None,
+        };
+        return Ok(Page { items: item.into_iter().collect(), next_cursor: None });
+    }
+    let list = format!("almanac:{kind}");
+    match params.q.as_deref().map(str::trim) {
+        Some("") => Err(ApiError::invalid("q", "must not be empty")),
+        Some(q) if q.chars().count() > 200 => Err(ApiError::invalid("q", "must be at most 200 characters")),
+        Some(q) => {
+            // In memory over the kind's partition (small; see the module doc).
+            let list = format!("{list}:q:{q}");
+            let after = match &page.cursor {
+                Some(c) => state.cursors.decode(&list, c)?.get("SK").and_then(|v| v.as_str()).map(str::to_string),
+                None => None,
+            };
+            let mut found = Vec::new();
+            for item in almanac::all_of_kind(table, kind).await? {
+                let sk = item.get("SK").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                if after.as_ref().is_some_and(|a| sk.as_str() <= a.as_str()) {
+                    continue;
+                }
+                let value: T = from_item(item)?;
+                if almanac::matches(q, value.name(), value.keywords()) {
+                    found.push((sk, value));
+                }
+                if found.len() > page.limit as usize {
+                    break;
+                }
+            }
+            let next_cursor = if found.len() > page.limit as usize {
+                found.truncate(page.limit as usize);
+                found.last().map(|(sk, _)| {
+                    let mut position = Item::new();
+                    position.insert("SK".into(), sk.clone().into());
+                    state.cursors.encode(&list, &position)
+                })
+            } else {
+                None
+            };
+            Ok(Page { items: found.into_iter().map(|(_, v)| v).collect(), next_cursor })
+        }
+        None => {
+            let (items, next_cursor) =
+                query_page(table, &state.cursors, &list, almanac::kind_query(kind), &page).await?;
+            let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<T>>>()?;
+            Ok(Page { items, next_cursor })
+        }
+    }
+}
+
+async fn load<T: DeserializeOwned>(state: &AppState, principal: &Principal, kind: &str, id: Uuid) -> Result<T> {
+    principal.require("calendar", false)?;
+    almanac::get(state.table.as_ref(), kind, id).await?.ok_or(ApiError::NotFound)
+}
+
+fn created<T>(path: String, version: i64, body: T) -> (StatusCode, HeaderMap, Json<T>) {
+    let mut headers = etag_headers(version);
+    if let Ok(location) = path.parse() {
+        headers.insert(header::LOCATION, location);
+    }
+    (StatusCode::CREATED, headers, Json(body))
+}
+
+/// The almanac's routes (seed 002).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_almanac_subjects, create_almanac_subject))
+        .routes(routes!(get_almanac_subject, put_almanac_subject, delete_almanac_subject))
+        .routes(routes!(list_almanac_locations, create_almanac_location))
+        .routes(routes!(get_almanac_location, put_almanac_location, delete_almanac_location))
+        .routes(routes!(list_almanac_events, create_almanac_event))
+        .routes(routes!(get_almanac_event, put_almanac_event, delete_almanac_event))
+}
+
+// ---------------------------------------------------------------- subjects
+
+fn checked_subject(body: &SubjectBody, base: Subject, v: &mut Validator) -> Option<Subject> {
+    let name = common::title(v, "name", &body.name);
+    let kind = common::text(v, "type", &body.kind, 50);
+    let content = common::text(v, "content", &body.content, 20_000);
+    let excerpt = common::text(v, "excerpt", &body.excerpt, 1000);
+    let keywords = keywords(v, &body.keywords);
+    Some(Subject { name: name?, kind: kind?, content: content?, excerpt: excerpt?, keywords: keywords?, ..base })
+}
+
+/// Lists subjects (`?slug=` exact, `?q=` search over name and keywords).
+#[utoipa::path(
+    get,
+    path = "/v1/almanac/subjects",
+    tag = "calendar",
+    params(AlmanacListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Subject>), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_almanac_subjects(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<AlmanacListParams>,
+) -> Result<Json<Page<Subject>>> {
+    principal.require("calendar", false)?;
+    Ok(Json(list_named(&state, SUBJECT, params).await?))
+}
+
+/// Creates a subject (superadmin); its slug is generated from the name unless given.
+#[utoipa::path(
+    post,
+    path = "/v1/almanac/subjects",
+    tag = "calendar",
+    request_body = SubjectBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_almanac_subject(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<SubjectBody>,
+) -> Result<(StatusCode, HeaderMap, Json<Subject>)> {
+    require_writer(&state, &principal).await?;
+    let mut v = Validator::new();
+    let wanted = wanted_slug(&mut v, body.slug.as_deref());
+    let now = state.clock.now();
+    let base = Subject {
+        id: shared::domain::new_id(),
+        kind: String::new(),
+        name: String::new(),
+        slug: String::new(),
+        content: String::new(),
+        excerpt: String::new(),
+        keywords: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let subject = checked_subject(&body, base, &mut v);
+    v.finish()?;
+    let (Some(wanted), Some(subject)) = (wanted, subject) else {
+        return Err(ApiError::invalid("body", "is invalid"));
+    };
+    let mut stored = subject.clone();
+    let slug = create_with_slug(&state, SUBJECT, &subject.name, wanted.as_deref(), |slug| {
+        let with_slug = Subject { slug: slug.to_string(), ..subject.clone() };
+        let ops = vec![
+            almanac::put_subject_op(&with_slug, None)?,
+            audit(&principal, "almanac_subject.created", format!("almanac-subject/{}", subject.id), &meta, &state),
+        ];
+        Ok((subject.id, ops))
+    })
+    .await?;
+    stored.slug = slug;
+    Ok(created(format!("/v1/almanac/subjects/{}", stored.id), stored.version, stored))
+}
+
+/// Reads a subject.
+#[utoipa::path(
+    get,
+    path = "/v1/almanac/subjects/{id}",
+    tag = "calendar",
+    params(("id" = Uuid, Path, description = "Subject id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Subject, headers(("ETag" = String, description = "The version"))), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get_almanac_subject(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+) -> Result<(HeaderMap, Json<Subject>)> {
+    let subject: Subject = load(&state, &principal, SUBJECT, id).await?;
+    Ok((etag_headers(subject.version), Json(subject)))
+}
+
+/// Replaces a subject's fields (superadmin); the slug stays.
+#[utoipa::path(
+    put,
+    path = "/v1/almanac/subjects/{id}",
+    tag = "calendar",
+    request_body = SubjectBody,
+    params(("id" = Uuid, Path, description = "Subject id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn put_almanac_subject(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+    Json(body): Json<SubjectBody>,
+) -> Result<(HeaderMap, Json<Subject>)> {
+    require_writer(&state, &principal).await?;
+    let current: Subject = load(&state, &principal, SUBJECT, id).await?;
+    if_match.check(current.version)?;
+    let mut v = Validator::new();
+    same_slug(&mut v, body.slug.as_deref(), &current.slug);
+    let base = Subject { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
+    let subject = checked_subject(&body, base, &mut v);
+    v.finish()?;
+    let subject = subject.ok_or_else(|| ApiError::invalid("body", "is invalid"))?;
+    let ops = vec![
+        almanac::put_subject_op(&subject, Some(current.version))?,
+        audit(&principal, "almanac_subject.updated", format!("almanac-subject/{id}"), &meta, &state),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    Ok((etag_headers(subject.version), Json(subject)))
+}
+
+/// Deletes a subject and frees its slug (superadmin).
+#[utoipa::path(
+    delete,
+    path = "/v1/almanac/subjects/{id}",
+    tag = "calendar",
+    params(("id" = Uuid, Path, description = "Subject id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_almanac_subject(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+) -> Result<StatusCode> {
+    require_writer(&state, &principal).await?;
+    let current: Subject = load(&state, &principal, SUBJECT, id).await?;
+    if_match.check(current.version)?;
+    let ops = vec![
+        almanac::delete_op(SUBJECT, id, current.version),
+        almanac::release_slug_op(SUBJECT, &current.slug),
+        audit(&principal, "almanac_subject.deleted", format!("almanac-subject/{id}"), &meta, &state),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- locations
+
+fn checked_location(body: &LocationBody, base: Location, v: &mut Validator) -> Option<Location> {
+    let name = common::title(v, "name", &body.name);
+    let zone = match body.time_zone.parse::<chrono_tz::Tz>() {
+        Ok(_) => Some(body.time_zone.clone()),
+        Err(_) => {
+            v.error("timeZone", "must be an IANA time zone such as Pacific/Auckland");
+            None
+        }
+    };
+    let keywords = keywords(v, &body.keywords);
+    Some(Location { name: name?, time_zone: zone?, keywords: keywords?, ..base })
+}
+
+/// Lists locations (`?slug=` exact, `?q=` search over name and keywords).
+#[utoipa::path(
+    get,
+    path = "/v1/almanac/locations",
+    tag = "calendar",
+    params(AlmanacListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Location>), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_almanac_locations(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<AlmanacListParams>,
+) -> Result<Json<Page<Location>>> {
+    principal.require("calendar", false)?;
+    Ok(Json(list_named(&state, LOCATION, params).await?))
+}
+
+/// Creates a location (superadmin); its slug is generated from the name unless given.
+#[utoipa::path(
+    post,
+    path = "/v1/almanac/locations",
+    tag = "calendar",
+    request_body = LocationBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_almanac_location(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<LocationBody>,
+) -> Result<(StatusCode, HeaderMap, Json<Location>)> {
+    require_writer(&state, &principal).await?;
+    let mut v = Validator::new();
+    let wanted = wanted_slug(&mut v, body.slug.as_deref());
+    let now = state.clock.now();
+    let base = Location {
+        id: shared::domain::new_id(),
+        name: String::new(),
+        slug: String::new(),
+        time_zone: String::new(),
+        keywords: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let location = checked_location(&body, base, &mut v);
+    v.finish()?;
+    let (Some(wanted), Some(location)) = (wanted, location) else {
+        return Err(ApiError::invalid("body", "is invalid"));
+    };
+    let slug = create_with_slug(&state, LOCATION, &location.name, wanted.as_deref(), |slug| {
+        let with_slug = Location { slug: slug.to_string(), ..location.clone() };
+        let ops = vec![
+            almanac::put_location_op(&with_slug, None)?,
+            audit(&principal, "almanac_location.created", format!("almanac-location/{}", location.id), &meta, &state),
+        ];
+        Ok((location.id, ops))
+    })
+    .await?;
+    let stored = Location { slug, ..location };
+    Ok(created(format!("/v1/almanac/locations/{}", stored.id), stored.version, stored))
+}
+
+/// Reads a location.
+#[utoipa::path(
+    get,
+    path = "/v1/almanac/locations/{id}",
+    tag = "calendar",
+    params(("id" = Uuid, Path, description = "Location id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Location, headers(("ETag" = String, description = "The version"))), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get_almanac_location(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+) -> Result<(HeaderMap, Json<Location>)> {
+    let location: Location = load(&state, &principal, LOCATION, id).await?;
+    Ok((etag_headers(location.version), Json(location)))
+}
+
+/// Replaces a location's fields (superadmin); the slug stays.
+#[utoipa::path(
+    put,
+    path = "/v1/almanac/locations/{id}",
+    tag = "calendar",
+    request_body = LocationBody,
+    params(("id" = Uuid, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn put_almanac_location(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+    Json(body): Json<LocationBody>,
+) -> Result<(HeaderMap, Json<Location>)> {
+    require_writer(&state, &principal).await?;
+    let current: Location = load(&state, &principal, LOCATION, id).await?;
+    if_match.check(current.version)?;
+    let mut v = Validator::new();
+    same_slug(&mut v, body.slug.as_deref(), &current.slug);
+    let base = Location { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
+    let location = checked_location(&body, base, &mut v);
+    v.finish()?;
+    let location = location.ok_or_else(|| ApiError::invalid("body", "is invalid"))?;
+    let ops = vec![
+        almanac::put_location_op(&location, Some(current.version))?,
+        audit(&principal, "almanac_location.updated", format!("almanac-location/{id}"), &meta, &state),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    Ok((etag_headers(location.version), Json(location)))
+}
+
+/// Deletes a location and frees its slug (superadmin).
+#[utoipa::path(
+    delete,
+    path = "/v1/almanac/locations/{id}",
+    tag = "calendar",
+    params(("id" = Uuid, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_almanac_location(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+) -> Result<StatusCode> {
+    require_writer(&state, &principal).await?;
+    let current: Location = load(&state, &principal, LOCATION, id).await?;
+    if_match.check(current.version)?;
+    let ops = vec![
+        almanac::delete_op(LOCATION, id, current.version),
+        almanac::release_slug_op(LOCATION, &current.slug),
+        audit(&principal, "almanac_location.deleted", format!("almanac-location/{id}"), &meta, &state),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- events
+
+/// Validates an event body, including that its subject and location exist.
+async fn checked_event(state: &AppState, body: &AlmanacEventBody, base: AlmanacEvent) -> Result<AlmanacEvent> {
+    let mut v = Validator::new();
+    let title = common::title(&mut v, "name.title", &body.name.title);
+    let subtitle = common::text(&mut v, "name.subtitle", &body.name.subtitle, 200);
+    let date = date(&mut v, "date", &body.date);
+    let raw_date = common::text(&mut v, "rawDate", &body.raw_date, 100);
+    let table = state.table.as_ref();
+    if almanac::get::<Subject>(table, SUBJECT, body.subject_id).await?.is_none() {
+        v.error("subjectId", "is not an almanac subject");
+    }
+    if almanac::get::<Location>(table, LOCATION, body.location_id).await?.is_none() {
+        v.error("locationId", "is not an almanac location");
+    }
+    let (Some(title), Some(subtitle), Some(date), Some(raw_date)) = (title, subtitle, date, raw_date) else {
+        return Err(v.into_error());
+    };
+    v.finish()?;
+    Ok(AlmanacEvent {
+        subject_id: body.subject_id,
+        location_id: body.location_id,
+        name: EventName { title, subtitle },
+        date,
+        raw_date,
+        ..base
+    })
+}
+
+/// The event's write plus checks that its subject and location still exist
+/// when it commits (a concurrent delete fails the transaction).
+fn event_ops(event: &AlmanacEvent, previous: Option<i64>) -> Result<Vec<WriteOp>> {
+    Ok(vec![
+        almanac::put_event_op(event, previous)?,
+        almanac::exists_op(SUBJECT, event.subject_id),
+        almanac::exists_op(LOCATION, event.location_id),
+    ])
+}
+
+/// Lists events in date order, of one location or all, within a window of days.
+#[utoipa::path(
+    get,
+    path = "/v1/almanac/events",
+    tag = "calendar",
+    params(AlmanacEventListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<AlmanacEvent>), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_almanac_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<AlmanacEventListParams>,
+) -> Result<Json<Page<AlmanacEvent>>> {
+    principal.require("calendar", false)?;
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let mut v = Validator::new();
+    let start = params.start_date.as_deref().map(|d| date(&mut v, "startDate", d));
+    let end = params.end_date.as_deref().map(|d| date(&mut v, "endDate", d));
+    v.finish()?;
+    let (start, end) = (start.flatten(), end.flatten());
+    if let (Some(s), Some(e)) = (start, end)
+        && s > e
+    {
+        return Err(ApiError::invalid("endDate", "must not be before startDate"));
+    }
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let scope = params.location_id.map(|l| l.to_string()).unwrap_or_default();
+    let list = format!("almanac:events:{scope}:{}:{}", day(start), day(end));
+    let query = almanac::events_query(params.location_id, start, end);
+    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
+    let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<AlmanacEvent>>>()?;
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// Creates an event (superadmin).
+#[utoipa::path(
+    post,
+    path = "/v1/almanac/events",
+    tag = "calendar",
+    request_body = AlmanacEventBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    security(("bearer" = [])),
+    responses((status = 201, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_almanac_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<AlmanacEventBody>,
+) -> Result<(StatusCode, HeaderMap, Json<AlmanacEvent>)> {
+    require_writer(&state, &principal).await?;
+    let now = state.clock.now();
+    let base = AlmanacEvent {
+        id: shared::domain::new_id(),
+        subject_id: body.subject_id,
+        location_id: body.location_id,
+        name: EventName { title: String::new(), subtitle: String::new() },
+        date: NaiveDate::MIN,
+        raw_date: String::new(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let event = checked_event(&state, &body, base).await?;
+    let mut ops = event_ops(&event, None)?;
+    ops.push(audit(&principal, "almanac_event.created", format!("almanac-event/{}", event.id), &meta, &state));
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent))?;
+    Ok(created(format!("/v1/almanac/events/{}", event.id), event.version, event))
+}
+
+/// Reads an event.
+#[utoipa::path(
+    get,
+    path = "/v1/almanac/events/{id}",
+    tag = "calendar",
+    params(("id" = Uuid, Path, description = "Almanac event id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get_almanac_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+) -> Result<(HeaderMap, Json<AlmanacEvent>)> {
+    let event: AlmanacEvent = load(&state, &principal, EVENT, id).await?;
+    Ok((etag_headers(event.version), Json(event)))
+}
+
+/// Replaces an event's fields (superadmin).
+#[utoipa::path(
+    put,
+    path = "/v1/almanac/events/{id}",
+    tag = "calendar",
+    request_body = AlmanacEventBody,
+    params(("id" = Uuid, Path, description = "Almanac event id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    security(("bearer" = [])),
+    responses((status = 200, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn put_almanac_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+    Json(body): Json<AlmanacEventBody>,
+) -> Result<(HeaderMap, Json<AlmanacEvent>)> {
+    require_writer(&state, &principal).await?;
+    let current: AlmanacEvent = load(&state, &principal, EVENT, id).await?;
+    if_match.check(current.version)?;
+    let base = AlmanacEvent { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
+    let event = checked_event(&state, &body, base).await?;
+    let mut ops = event_ops(&event, Some(current.version))?;
+    ops.push(audit(&principal, "almanac_event.updated", format!("almanac-event/{id}"), &meta, &state));
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    Ok((etag_headers(event.version), Json(event)))
+}
+
+/// Deletes an event (superadmin).
+#[utoipa::path(
+    delete,
+    path = "/v1/almanac/events/{id}",
+    tag = "calendar",
+    params(("id" = Uuid, Path, description = "Almanac event id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), Problems, WriteProblems)
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_almanac_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    if_match: IfMatch,
+    PathId(id): PathId,
+) -> Result<StatusCode> {
+    require_writer(&state, &principal).await?;
+    let current: AlmanacEvent = load(&state, &principal, EVENT, id).await?;
+    if_match.check(current.version)?;
+    let ops = vec![
+        almanac::delete_op(EVENT, id, current.version),
+        audit(&principal, "almanac_event.deleted", format!("almanac-event/{id}"), &meta, &state),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    Ok(StatusCode::NO_CONTENT)
+}

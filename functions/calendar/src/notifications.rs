@@ -1,0 +1,291 @@
+//! The caller's notification inbox (where `inapp` reminders land) and the
+//! push devices reminders are sent to. Lives with the calendar because its
+//! reminders are what fills it in wave 1; every route acts on the caller's
+//! own inbox only, so nobody can read or mark anyone else's notifications.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::audit::{AuditEntry, RequestMeta};
+use shared::auth::Principal;
+use shared::crypto::sha256_hex;
+use shared::error::Problem;
+use shared::extract::{Json, PathId, Query};
+use shared::keys;
+use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::repo::reminders::{NotificationRecord, notification_created_at, notification_key};
+use shared::repo::{from_item, to_item};
+use shared::table::{Condition, Index, Key, SortKey, TableError, Update, WriteOp};
+use shared::validation::Validator;
+use shared::{ApiError, AppState, Result};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A notification as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    /// Id.
+    pub id: Uuid,
+    /// What kind (`reminder`).
+    pub kind: String,
+    /// Title (a reminder's names the event).
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// The event it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<Uuid>,
+    /// The occurrence it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occurrence_start: Option<DateTime<Utc>>,
+    /// Delivered after its time.
+    pub late: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// When the caller read it (`null`: unread).
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<NotificationRecord> for Notification {
+    fn from(r: NotificationRecord) -> Self {
+        Self {
+            id: r.id,
+            kind: r.kind,
+            title: r.title,
+            body: r.body,
+            event_id: r.event_id,
+            occurrence_start: r.occurrence_start,
+            late: r.late,
+            created_at: r.created_at,
+            read_at: r.read_at,
+        }
+    }
+}
+
+/// `limit` and `cursor`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size (1–100, default 25).
+    pub limit: Option<u32>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists the caller's inbox, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/notifications",
+    tag = "notifications",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ListResponse<Notification>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_notifications(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<Notification>>> {
+    principal.require("notifications", false)?;
+    principal.require_person()?;
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    let list = format!("notifications:{}", principal.user_id);
+    let query = shared::table::Query::new(Index::Primary, keys::user_pk(principal.user_id))
+        .sort_key(SortKey::BeginsWith(keys::NOTIFICATION_PREFIX.into()))
+        .reverse();
+    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
+    let items = items
+        .into_iter()
+        .map(|item| from_item::<NotificationRecord>(item).map(Notification::from))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Json(ListResponse { items, next_cursor }))
+}
+
+/// Marks one of the caller's notifications read (again: keeps the first time).
+#[utoipa::path(
+    post,
+    path = "/v1/notifications/{id}/read",
+    tag = "notifications",
+    params(("id" = Uuid, Path, description = "Notification id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Notification),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn read_notification(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    PathId(id): PathId,
+) -> Result<Json<Notification>> {
+    principal.require("notifications", true)?;
+    principal.require_person()?;
+    let created_at = notification_created_at(id).ok_or(ApiError::NotFound)?;
+    // The key is the caller's own partition: another user's id is simply not there.
+    let key = notification_key(principal.user_id, created_at, id);
+    let item = state.table.get(&key).await?.ok_or(ApiError::NotFound)?;
+    let mut record: NotificationRecord = from_item(item)?;
+    if record.read_at.is_none() {
+        let now = state.clock.now();
+        let update = Update::new(key)
+            .set("readAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
+            .when(Condition::Exists);
+        let audit =
+            AuditEntry::new(None, principal.actor(), "notification.read", format!("notification/{id}"), now, &meta);
+        match state.table.transact_write(vec![WriteOp::Update(update), audit.write()]).await {
+            Ok(()) => record.read_at = Some(now),
+            Err(TableError::ConditionFailed { .. }) => return Err(ApiError::NotFound),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Json(record.into()))
+}
+
+/// The platform a device is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// Apple.
+    Ios,
+    /// Android.
+    Android,
+    /// A browser (Web Push).
+    Web,
+}
+
+/// A device to push to.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    /// The platform's device (or subscription) token, 1–4096 characters.
+    pub token: String,
+    /// Where it comes from.
+    pub platform: Platform,
+}
+
+/// A registered device.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// The token.
+    pub token: String,
+    /// Its platform.
+    pub platform: Platform,
+    /// Registered (again) at.
+    pub registered_at: DateTime<Utc>,
+}
+
+fn device_key(user: Uuid, token: &str) -> Key {
+    Key::new(keys::user_pk(user), keys::device_sk(&sha256_hex(token.as_bytes())))
+}
+
+/// Registers a device of the caller for push reminders (again: refreshes it).
+#[utoipa::path(
+    post,
+    path = "/v1/notifications/devices",
+    tag = "notifications",
+    request_body = NewDevice,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Device),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn register_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    Json(body): Json<NewDevice>,
+) -> Result<(StatusCode, Json<Device>)> {
+    principal.require("notifications", true)?;
+    principal.require_person()?;
+    let mut v = Validator::new();
+    let token = body.token.trim();
+    if token.is_empty() || token.chars().count() > 4096 || token.chars().any(char::is_control) {
+        v.error("token", "must be 1 to 4096 characters without control characters");
+    }
+    v.finish()?;
+    let now = state.clock.now();
+    let device = Device { token: token.to_string(), platform: body.platform, registered_at: now };
+    let key = device_key(principal.user_id, token);
+    let item = to_item(&device, key.pk, key.sk, "PushDevice")?;
+    // The token itself is a device address, not a secret of ours; the audit names only its hash.
+    let target = format!("device/{}", sha256_hex(token.as_bytes()));
+    let audit = AuditEntry::new(None, principal.actor(), "device.registered", target, now, &meta);
+    state.table.transact_write(vec![WriteOp::Put { item, condition: Condition::Always }, audit.write()]).await?;
+    Ok((StatusCode::CREATED, Json(device)))
+}
+
+/// A path parameter taken as it is (a device token).
+pub struct PathToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> std::result::Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        Ok(PathToken(raw))
+    }
+}
+
+/// Removes one of the caller's devices; it gets no more pushes.
+#[utoipa::path(
+    delete,
+    path = "/v1/notifications/devices/{token}",
+    tag = "notifications",
+    params(("token" = String, Path, description = "The device token")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn delete_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    meta: RequestMeta,
+    PathToken(token): PathToken,
+) -> Result<StatusCode> {
+    principal.require("notifications", true)?;
+    principal.require_person()?;
+    let now = state.clock.now();
+    let target = format!("device/{}", sha256_hex(token.as_bytes()));
+    let audit = AuditEntry::new(None, principal.actor(), "device.removed", target, now, &meta);
+    let delete = WriteOp::Delete { key: device_key(principal.user_id, &token), condition: Condition::Exists };
+    match state.table.transact_write(vec![delete, audit.write()]).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(TableError::ConditionFailed { .. }) => Err(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The inbox and device routes, merged into the calendar's router.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(list_notifications))
+        .routes(routes!(read_notification))
+        .routes(routes!(register_device))
+        .routes(routes!(delete_device))
+}

@@ -1,0 +1,503 @@
+//! Due reminders: every reminder of an event becomes a due item in the
+//! minute bucket it fires in (`DUE#<minute>#<shard>`), so a reminders run
+//! reads only the minutes since its watermark, never all events. For a
+//! series only the next upcoming occurrence of each reminder is stored; the
+//! run that fires it stores the following one ([`next_after`]).
+//!
+//! The invariant that keeps delivery correct: a due item exists if and only
+//! if it is current. Every event change replaces the event's due items in
+//! the change's own transaction ([`scheduling_ops`], fed by [`load`]), using
+//! the per-event pointer item that lists them, and a run deletes the item it
+//! fires (requiring it to exist) in the same transaction as the delivery.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::events::{Channel, EventChange, EventRecord, EventStatus, OccurrenceRecord};
+use super::{from_item, to_item};
+use crate::keys;
+use crate::recurrence::{Timing, compact, parse_recurrence};
+use crate::table::{Condition, Item, Key, Table, WriteOp};
+
+/// Shards per minute bucket, so one busy minute spreads over partitions.
+pub const SHARDS: u32 = 8;
+
+/// How far ahead a series is searched for its next occurrence (the longest
+/// reminder is four weeks; yearly series need a year beyond that).
+const LOOKAHEAD_DAYS: i64 = 28 + 400;
+
+/// The shard of an event: FNV-1a of its id, modulo [`SHARDS`] (stable across
+/// processes, unlike the std hasher).
+pub fn shard(event: Uuid) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in event.as_bytes() {
+        hash ^= u32::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % SHARDS
+}
+
+/// The minute bucket a fire time is delivered in: the minute at or after it,
+/// so a reminder is never delivered early.
+pub fn bucket(fire_at: DateTime<Utc>) -> DateTime<Utc> {
+    let floor = minute(fire_at);
+    if floor == fire_at { floor } else { floor + Duration::minutes(1) }
+}
+
+/// `at` truncated to its minute.
+pub fn minute(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::minutes(1)).unwrap_or(at)
+}
+
+/// One reminder of one occurrence, waiting for its minute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueItem {
+    /// The event (series) it reminds of.
+    pub event_id: Uuid,
+    /// Whose calendar (who is reminded).
+    pub owner_id: Uuid,
+    /// Whether the event is a series (firing schedules the next occurrence).
+    pub recurring: bool,
+    /// The occurrence's identity (its original start, compact).
+    pub occurrence: String,
+    /// The occurrence's original start.
+    pub original_start: DateTime<Utc>,
+    /// When the occurrence actually starts.
+    pub occurrence_start: DateTime<Utc>,
+    /// Which of the event's reminders.
+    pub reminder_index: usize,
+    /// Minutes before the start.
+    pub minutes_before: u32,
+    /// Where to deliver it.
+    pub channels: Vec<Channel>,
+    /// The event's title (kept current: every change rewrites due items).
+    pub title: String,
+    /// The event's zone (to say when it starts in local time).
+    pub time_zone: String,
+    /// Whole-day event.
+    pub all_day: bool,
+    /// When it is due.
+    pub fire_at: DateTime<Utc>,
+}
+
+impl DueItem {
+    /// Where it is stored.
+    pub fn key(&self) -> Key {
+        Key::new(
+            keys::due_pk(bucket(self.fire_at), shard(self.event_id)),
+            keys::due_sk(self.fire_at, self.event_id, &self.occurrence, self.reminder_index),
+        )
+    }
+
+    /// The put of this item.
+    pub fn put(&self) -> anyhow::Result<WriteOp> {
+        let key = self.key();
+        Ok(WriteOp::Put { item: to_item(self, key.pk, key.sk, "DueReminder")?, condition: Condition::Always })
+    }
+}
+
+/// A due item's key as stored in the pointer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueKey {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+}
+
+impl From<Key> for DueKey {
+    fn from(key: Key) -> Self {
+        Self { pk: key.pk, sk: key.sk }
+    }
+}
+
+/// The per-event item listing its current due items (they cannot be found
+/// otherwise: they live in the minute they fire in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DuePointer {
+    /// The event.
+    pub event_id: Uuid,
+    /// Its owner.
+    pub owner_id: Uuid,
+    /// Keys of its due items (some may have fired already).
+    pub due: Vec<DueKey>,
+    /// Version, for the conditional replacement.
+    pub version: i64,
+}
+
+/// The key of an event's pointer.
+pub fn pointer_key(owner: Uuid, event: Uuid) -> Key {
+    Key::new(keys::calendar_pk(owner), keys::due_pointer_sk(event))
+}
+
+/// Reads an event's pointer.
+pub async fn get_pointer(table: &dyn Table, owner: Uuid, event: Uuid) -> anyhow::Result<Option<DuePointer>> {
+    table.get(&pointer_key(owner, event)).await?.map(from_item).transpose()
+}
+
+/// The write replacing an event's pointer `previous` by one listing `due`.
+pub fn pointer_write(
+    owner: Uuid,
+    event: Uuid,
+    previous: Option<&DuePointer>,
+    due: Vec<DueKey>,
+) -> anyhow::Result<Option<WriteOp>> {
+    let condition = match previous {
+        Some(p) => Condition::version_is(p.version),
+        None => Condition::NotExists,
+    };
+    if due.is_empty() {
+        return Ok(previous.map(|_| WriteOp::Delete { key: pointer_key(owner, event), condition }));
+    }
+    let pointer = DuePointer { event_id: event, owner_id: owner, due, version: previous.map_or(1, |p| p.version + 1) };
+    let key = pointer_key(owner, event);
+    Ok(Some(WriteOp::Put { item: to_item(&pointer, key.pk, key.sk, "DuePointer")?, condition }))
+}
+
+/// One candidate occurrence of an event, with what applies to it.
+struct Candidate<'a> {
+    original_start: DateTime<Utc>,
+    start: DateTime<Utc>,
+    title: &'a str,
+    reminders: &'a [super::events::Reminder],
+}
+
+fn timing(record: &EventRecord) -> Timing {
+    let tz = record.time_zone.parse::<Tz>().unwrap_or(Tz::UTC);
+    let recurrence = parse_recurrence(&record.recurrence, tz, record.all_day, record.start).ok().flatten();
+    Timing { start: record.start, duration: record.end - record.start, tz, all_day: record.all_day, recurrence }
+}
+
+/// The occurrences of `record` starting after `after`, in order, with their
+/// own details (detached ones) and without deleted or cancelled ones.
+fn candidates<'a>(
+    record: &'a EventRecord,
+    occurrences: &'a [OccurrenceRecord],
+    after: DateTime<Utc>,
+) -> Vec<Candidate<'a>> {
+    if record.status == EventStatus::Cancelled {
+        return Vec::new();
+    }
+    let t = timing(record);
+    if !record.is_recurring() {
+        let start = t.span(record.start).0;
+        return vec![Candidate {
+            original_start: record.start,
+            start,
+            title: &record.details.title,
+            reminders: &record.details.reminders,
+        }];
+    }
+    let applying: BTreeMap<DateTime<Utc>, &OccurrenceRecord> =
+        occurrences.iter().filter(|o| record.applies(o)).map(|o| (o.original_start, o)).collect();
+    // A day of slack: all-day occurrences are floating dates placed in the zone.
+    let from = after - Duration::days(1);
+    let mut out = Vec::new();
+    for original in t.expand(from, after + Duration::days(LOOKAHEAD_DAYS)) {
+        let (start, title, reminders) = match applying.get(&original) {
+            Some(o) if o.deleted || o.status == EventStatus::Cancelled => continue,
+            Some(o) => match &o.detached {
+                Some(d) => (t.span(d.start).0, d.details.title.as_str(), d.details.reminders.as_slice()),
+                None => (t.span(original).0, record.details.title.as_str(), record.details.reminders.as_slice()),
+            },
+            None => (t.span(original).0, record.details.title.as_str(), record.details.reminders.as_slice()),
+        };
+        out.push(Candidate { original_start: original, start, title, reminders });
+    }
+    out.sort_by_key(|c| c.start);
+    out
+}
+
+fn due_item(record: &EventRecord, c: &Candidate<'_>, index: usize) -> Option<DueItem> {
+    let reminder = c.reminders.get(index)?;
+    Some(DueItem {
+        event_id: record.id,
+        owner_id: record.owner_id,
+        recurring: record.is_recurring(),
+        occurrence: compact(c.original_start, record.all_day),
+        original_start: c.original_start,
+        occurrence_start: c.start,
+        reminder_index: index,
+        minutes_before: reminder.minutes_before,
+        channels: reminder.channels.clone(),
+        title: c.title.to_string(),
+        time_zone: record.time_zone.clone(),
+        all_day: record.all_day,
+        fire_at: c.start - Duration::minutes(i64::from(reminder.minutes_before)),
+    })
+}
+
+/// The due items of `record` as of `now`: for each of its reminders, the
+/// first occurrence whose fire time is still ahead. Reminders whose time
+/// has already passed when the event is written are not delivered.
+pub fn due_items(record: &EventRecord, occurrences: &[OccurrenceRecord], now: DateTime<Utc>) -> Vec<DueItem> {
+    let candidates = candidates(record, occurrences, now);
+    let count = record.details.reminders.len();
+    let mut out = Vec::new();
+    for index in 0..count {
+        if let Some(item) = candidates.iter().filter_map(|c| due_item(record, c, index)).find(|item| item.fire_at > now)
+        {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// The item that follows `fired` for the same reminder (a later occurrence
+/// firing later), if the series has one.
+pub fn next_after(record: &EventRecord, occurrences: &[OccurrenceRecord], fired: &DueItem) -> Option<DueItem> {
+    if !record.is_recurring() {
+        return None;
+    }
+    candidates(record, occurrences, fired.original_start.min(fired.occurrence_start))
+        .iter()
+        .filter(|c| c.original_start > fired.original_start)
+        .filter_map(|c| due_item(record, c, fired.reminder_index))
+        .find(|item| item.fire_at > fired.fire_at)
+}
+
+/// What [`scheduling_ops`] needs to know beyond the change: per event, its
+/// pointer and stored occurrence items, as read just before the commit.
+#[derive(Debug, Clone, Default)]
+pub struct Scheduling {
+    events: BTreeMap<Uuid, Stored>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Stored {
+    pointer: Option<DuePointer>,
+    record: Option<EventRecord>,
+    occurrences: Vec<OccurrenceRecord>,
+}
+
+/// The events a change touches, with their owners.
+fn touched(change: &EventChange) -> BTreeMap<Uuid, Uuid> {
+    let mut out = BTreeMap::new();
+    for put in &change.puts {
+        out.insert(put.record.id, put.record.owner_id);
+    }
+    for record in &change.deletes {
+        out.insert(record.id, record.owner_id);
+    }
+    for put in &change.occurrences {
+        out.insert(put.record.series_id, put.record.owner_id);
+    }
+    out
+}
+
+/// Reads what the scheduling of `change` depends on: one Query of each
+/// touched event (its record and occurrence items) and its pointer.
+pub async fn load(table: &dyn Table, change: &EventChange) -> anyhow::Result<Scheduling> {
+    let mut scheduling = Scheduling::default();
+    for (event, owner) in touched(change) {
+        let calendar = super::events::series(table, owner, event).await?;
+        let pointer = get_pointer(table, owner, event).await?;
+        let stored = Stored {
+            pointer,
+            record: calendar.events.into_iter().find(|e| e.id == event),
+            occurrences: calendar.occurrences.get(&event).cloned().unwrap_or_default(),
+        };
+        scheduling.events.insert(event, stored);
+    }
+    Ok(scheduling)
+}
+
+/// The writes that replace the due items of every event `change` touches
+/// (see [`super::events::scheduling_ops`]).
+pub fn scheduling_ops(change: &EventChange, scheduling: &Scheduling) -> anyhow::Result<Vec<WriteOp>> {
+    let mut ops = Vec::new();
+    for (event, owner) in touched(change) {
+        let empty = Stored::default();
+        let stored = scheduling.events.get(&event).unwrap_or(&empty);
+        let deleted = change.deletes.iter().any(|r| r.id == event);
+        let put = change.puts.iter().find(|p| p.record.id == event).map(|p| &p.record);
+        let record = if deleted { None } else { put.or(stored.record.as_ref()) };
+        // The change's occurrence items replace the stored ones.
+        let mut occurrences: BTreeMap<String, OccurrenceRecord> =
+            stored.occurrences.iter().map(|o| (o.original_key.clone(), o.clone())).collect();
+        let mut now = put.map(|r| r.updated_at);
+        for o in change.occurrences.iter().filter(|o| o.record.series_id == event) {
+            now = Some(now.map_or(o.record.updated_at, |n| n.max(o.record.updated_at)));
+            occurrences.insert(o.record.original_key.clone(), o.record.clone());
+        }
+        let occurrences: Vec<OccurrenceRecord> = occurrences.into_values().collect();
+        let items = match (record, now) {
+            (Some(record), Some(now)) => due_items(record, &occurrences, now),
+            (Some(record), None) => due_items(record, &occurrences, record.updated_at),
+            (None, _) => Vec::new(),
+        };
+        let new: BTreeSet<DueKey> = items.iter().map(|i| i.key().into()).collect();
+        if let Some(pointer) = &stored.pointer {
+            for old in &pointer.due {
+                if !new.contains(old) {
+                    let key = Key::new(old.pk.clone(), old.sk.clone());
+                    ops.push(WriteOp::Delete { key, condition: Condition::Always });
+                }
+            }
+        }
+        for item in &items {
+            ops.push(item.put()?);
+        }
+        if let Some(op) = pointer_write(owner, event, stored.pointer.as_ref(), new.into_iter().collect())? {
+            ops.push(op);
+        }
+    }
+    Ok(ops)
+}
+
+/// The inbox item of a notification. Its id is a UUIDv7 carrying its
+/// creation time, so the item's key follows from the id alone.
+pub fn notification_id(created_at: DateTime<Utc>) -> Uuid {
+    let millis = u64::try_from(created_at.timestamp_millis()).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        millis / 1000,
+        u32::try_from(millis % 1000).unwrap_or(0) * 1_000_000,
+    );
+    Uuid::new_v7(ts)
+}
+
+/// The creation time carried by a notification id (`None`: not a UUIDv7).
+pub fn notification_created_at(id: Uuid) -> Option<DateTime<Utc>> {
+    if id.get_version_num() != 7 {
+        return None;
+    }
+    let (secs, nanos) = id.get_timestamp()?.to_unix();
+    DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
+}
+
+/// A notification in a user's inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRecord {
+    /// Id (UUIDv7 carrying `created_at`).
+    pub id: Uuid,
+    /// Whose inbox.
+    pub user_id: Uuid,
+    /// What kind (`reminder`).
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// The event it is about.
+    pub event_id: Option<Uuid>,
+    /// The occurrence it is about.
+    pub occurrence_start: Option<DateTime<Utc>>,
+    /// Delivered after its time (a run caught up).
+    pub late: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// When the user read it.
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// The key of a notification.
+pub fn notification_key(user: Uuid, created_at: DateTime<Utc>, id: Uuid) -> Key {
+    Key::new(keys::user_pk(user), keys::notification_sk(created_at, id))
+}
+
+/// The put of a new notification (it must not exist yet).
+pub fn notification_put(record: &NotificationRecord) -> anyhow::Result<WriteOp> {
+    let key = notification_key(record.user_id, record.created_at, record.id);
+    Ok(WriteOp::Put { item: to_item(record, key.pk, key.sk, "Notification")?, condition: Condition::NotExists })
+}
+
+/// The delivery marker of a due item: its put succeeds once only.
+pub fn delivery_put(due: &Key, delivered_at: DateTime<Utc>) -> WriteOp {
+    let mut item = Item::new();
+    item.insert("PK".into(), keys::delivery_pk(&due.pk, &due.sk).into());
+    item.insert("SK".into(), keys::DELIVERY_SK.into());
+    item.insert(keys::ENTITY_TYPE.into(), "ReminderDelivery".into());
+    item.insert("deliveredAt".into(), keys::timestamp(delivered_at).into());
+    WriteOp::Put { item, condition: Condition::NotExists }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::events::{EventDetails, OccurrenceState, Reminder};
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn event(start: &str, recurrence: &[&str], minutes: &[u32]) -> EventRecord {
+        let start = utc(start);
+        EventRecord {
+            id: Uuid::now_v7(),
+            owner_id: Uuid::now_v7(),
+            organisation_id: None,
+            details: EventDetails {
+                title: "Pills".into(),
+                reminders: minutes
+                    .iter()
+                    .map(|m| Reminder { minutes_before: *m, channels: vec![Channel::Inapp] })
+                    .collect(),
+                ..Default::default()
+            },
+            start,
+            end: start + Duration::minutes(30),
+            time_zone: "Europe/Stockholm".into(),
+            all_day: false,
+            recurrence: recurrence.iter().map(|s| s.to_string()).collect(),
+            status: EventStatus::Confirmed,
+            state: OccurrenceState::default(),
+            epoch: 0,
+            ends_before: None,
+            created_by: Uuid::now_v7(),
+            created_at: start,
+            updated_at: start,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn buckets_round_up_so_nothing_fires_early() {
+        assert_eq!(bucket(utc("2026-03-29T06:30:00Z")), utc("2026-03-29T06:30:00Z"));
+        assert_eq!(bucket(utc("2026-03-29T06:30:01Z")), utc("2026-03-29T06:31:00Z"));
+        assert!(shard(Uuid::now_v7()) < SHARDS);
+    }
+
+    #[test]
+    fn a_one_off_event_gets_one_item_per_future_reminder() {
+        let record = event("2026-03-29T08:00:00Z", &[], &[10, 600]);
+        let items = due_items(&record, &[], utc("2026-03-29T06:30:00Z"));
+        assert_eq!(items.len(), 1, "the ten-hour reminder is already past");
+        assert_eq!(items[0].fire_at, utc("2026-03-29T07:50:00Z"));
+    }
+
+    #[test]
+    fn a_series_gets_its_next_occurrence_and_each_firing_the_following() {
+        let record = event("2026-03-28T07:00:00Z", &["RRULE:FREQ=DAILY"], &[10]);
+        let items = due_items(&record, &[], utc("2026-03-29T06:30:00Z"));
+        assert_eq!(items.len(), 1);
+        // 08:00 local in Stockholm (summer time from 2026-03-29); today's is past, so tomorrow's.
+        assert_eq!(items[0].occurrence_start, utc("2026-03-30T06:00:00Z"));
+        let items = due_items(&record, &[], utc("2026-03-29T05:00:00Z"));
+        assert_eq!(items[0].fire_at, utc("2026-03-29T05:50:00Z"));
+        let next = next_after(&record, &[], &items[0]).unwrap();
+        assert_eq!(next.occurrence_start, utc("2026-03-30T06:00:00Z"));
+        assert_ne!(next.key(), items[0].key());
+    }
+
+    #[test]
+    fn a_cancelled_event_has_no_due_items() {
+        let mut record = event("2026-03-29T08:00:00Z", &[], &[10]);
+        record.status = EventStatus::Cancelled;
+        assert!(due_items(&record, &[], utc("2026-03-29T06:30:00Z")).is_empty());
+    }
+
+    #[test]
+    fn notification_ids_carry_their_creation_time() {
+        let at = utc("2026-03-29T06:30:00.123Z");
+        assert_eq!(notification_created_at(notification_id(at)), Some(at));
+    }
+}
