@@ -443,6 +443,34 @@ impl FromRequestParts<AppState> for MaybePrincipal {
     }
 }
 
+/// Checks requested scopes (`<area>:read|write`) against the `areas` a
+/// credential may name, recording every bad one in `v`; returns them
+/// de-duplicated, in order. Shared by personal access tokens and API keys.
+pub fn parse_scopes(v: &mut crate::validation::Validator, raw: &[String], areas: &[&str]) -> Vec<String> {
+    let max = areas.len() * 2;
+    if raw.is_empty() {
+        v.error("scopes", "must name at least one scope");
+    }
+    if raw.len() > max {
+        v.error("scopes", format!("must have at most {max} entries"));
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for (i, scope) in raw.iter().enumerate() {
+        let valid = scope
+            .split_once(':')
+            .is_some_and(|(area, access)| areas.contains(&area) && matches!(access, "read" | "write"));
+        if !valid {
+            v.error(
+                &format!("scopes[{i}]"),
+                format!("must be <area>:read or <area>:write with area one of {}", areas.join(", ")),
+            );
+        } else if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    scopes
+}
+
 /// How recent a login must be for a sensitive change without the password.
 pub const RECENT_LOGIN: Duration = Duration::hours(1);
 

@@ -29,8 +29,6 @@ use shared::{ApiError, AppState, Result};
 
 /// The areas a scope may name (`<area>:read` / `<area>:write`).
 pub const SCOPE_AREAS: [&str; 5] = ["auth", "users", "organisations", "calendar", "notifications"];
-/// Most scopes one token may carry (every area, read and write).
-const MAX_SCOPES: usize = SCOPE_AREAS.len() * 2;
 
 type TokenName = BoundedText<100>;
 
@@ -85,29 +83,9 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
-/// Checks each scope against the known areas; returns them de-duplicated, in order.
+/// Checks each scope against the areas a personal access token may name.
 fn parse_scopes(v: &mut Validator, raw: &[String]) -> Vec<String> {
-    if raw.is_empty() {
-        v.error("scopes", "must name at least one scope");
-    }
-    if raw.len() > MAX_SCOPES {
-        v.error("scopes", format!("must have at most {MAX_SCOPES} entries"));
-    }
-    let mut scopes: Vec<String> = Vec::new();
-    for (i, scope) in raw.iter().enumerate() {
-        let valid = scope
-            .split_once(':')
-            .is_some_and(|(area, access)| SCOPE_AREAS.contains(&area) && matches!(access, "read" | "write"));
-        if !valid {
-            v.error(
-                &format!("scopes[{i}]"),
-                format!("must be <area>:read or <area>:write with area one of {}", SCOPE_AREAS.join(", ")),
-            );
-        } else if !scopes.contains(scope) {
-            scopes.push(scope.clone());
-        }
-    }
-    scopes
+    shared::auth::parse_scopes(v, raw, &SCOPE_AREAS)
 }
 
 /// Lists the caller's personal access tokens (never their secrets).

@@ -30,9 +30,6 @@ use crate::common::{CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems
 
 type KeyName = BoundedText<100>;
 
-/// Most scopes one key may carry (every allowed area, read and write).
-const MAX_SCOPES: usize = SCOPE_AREAS.len() * 2;
-
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(delete_api_key))
@@ -68,29 +65,9 @@ pub struct CreatedApiKey {
     pub key: String,
 }
 
-/// Checks each scope against the areas a key may name; returns them de-duplicated, in order.
+/// Checks each scope against the areas a key may name (never `auth`).
 fn parse_scopes(v: &mut Validator, raw: &[String]) -> Vec<String> {
-    if raw.is_empty() {
-        v.error("scopes", "must name at least one scope");
-    }
-    if raw.len() > MAX_SCOPES {
-        v.error("scopes", format!("must have at most {MAX_SCOPES} entries"));
-    }
-    let mut scopes: Vec<String> = Vec::new();
-    for (i, scope) in raw.iter().enumerate() {
-        let valid = scope
-            .split_once(':')
-            .is_some_and(|(area, access)| SCOPE_AREAS.contains(&area) && matches!(access, "read" | "write"));
-        if !valid {
-            v.error(
-                &format!("scopes[{i}]"),
-                format!("must be <area>:read or <area>:write with area one of {}", SCOPE_AREAS.join(", ")),
-            );
-        } else if !scopes.contains(scope) {
-            scopes.push(scope.clone());
-        }
-    }
-    scopes
+    shared::auth::parse_scopes(v, raw, &SCOPE_AREAS)
 }
 
 /// Lists the organisation's API keys (never their secrets).
