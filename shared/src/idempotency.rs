@@ -96,14 +96,9 @@ async fn handle(state: AppState, raw_key: HeaderValue, req: Request, next: Next)
     let body = to_bytes(body, usize::MAX)
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a response body: {e}")))?;
-    // A response carrying a secret (`Cache-Control: no-store`: tokens shown
-    // once) is never written to the table; the key is released instead.
-    let no_store = parts
-        .headers
-        .get(header::CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")));
-    let storable = !parts.status.is_server_error() && body.len() <= MAX_STORED_BODY && !no_store;
+    // A response carrying a secret (see `mark_no_store`) is never written to
+    // the table; the key is released instead.
+    let storable = !parts.status.is_server_error() && body.len() <= MAX_STORED_BODY && !is_no_store(&parts.headers);
     if storable {
         let mut headers = serde_json::Map::new();
         for name in REPLAYED_HEADERS {
@@ -123,6 +118,26 @@ async fn handle(state: AppState, raw_key: HeaderValue, req: Request, next: Next)
         state.table.delete(&record_key, Condition::Always).await?;
     }
     Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+/// Marks a response that shows a secret once (tokens, keys, TOTP secrets):
+/// `Cache-Control: no-store`, so neither caches nor this layer keep it.
+pub fn mark_no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Headers with only the [`mark_no_store`] mark.
+pub fn no_store() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    mark_no_store(&mut headers);
+    headers
+}
+
+fn is_no_store(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")))
 }
 
 async fn replay(state: &AppState, key: &Key, fingerprint: &str) -> Result<Response, ApiError> {

@@ -8,7 +8,7 @@
 //! transaction as the configuration and the audit entry.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +18,7 @@ use shared::audit::RequestMeta;
 use shared::auth::{Principal, require_recent_login};
 use shared::error::Problem;
 use shared::extract::Json;
+use shared::idempotency::no_store;
 use shared::keys;
 use shared::mail::templates::{self, SecurityEvent};
 use shared::mfa::{self, Factor, TotpRecord};
@@ -301,11 +302,4 @@ pub async fn create_backup_codes(
     ops.push(audit(&principal.actor(), "mfa.backup_codes_created", user.id, now, &meta));
     commit(&state, ops, |_| changed_meanwhile()).await?;
     Ok((StatusCode::CREATED, no_store(), Json(BackupCodes { backup_codes: codes })))
-}
-
-/// Secrets shown once are neither cached nor kept by the idempotency layer.
-fn no_store() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers
 }

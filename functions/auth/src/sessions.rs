@@ -24,6 +24,7 @@ use shared::crypto::random_token;
 use shared::domain::{Email, Password, PasswordHash};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
+use shared::idempotency::no_store;
 use shared::keys;
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::from_item;
@@ -155,13 +156,6 @@ pub struct ListParams {
     pub limit: Option<u32>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
-}
-
-fn no_store() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    // Tokens must never sit in a cache (nor in an idempotency record).
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers
 }
 
 fn audit(actor: &str, action: &str, target: String, now: DateTime<Utc>, meta: &RequestMeta) -> WriteOp {

@@ -4,7 +4,7 @@
 //! change (a recent sign-in is needed), so a token can never mint another.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -177,8 +177,7 @@ pub async fn create_personal_token(
     crate::password::send_quietly(&state, &mail, "personal token notice").await;
 
     let mut headers = etag_headers(record.version);
-    // The secret must not be cached, nor kept by the idempotency layer.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    shared::idempotency::mark_no_store(&mut headers);
     let view = record.view();
     let created = CreatedPersonalToken {
         id: view.id,

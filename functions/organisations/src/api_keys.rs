@@ -6,7 +6,7 @@
 //! removes its lookup item, so it stops working at once.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -142,8 +142,7 @@ pub async fn create_api_key(
     tracing::info!(organisation_id = %org, key_id = %record.id, "api key created");
 
     let mut headers = shared::concurrency::etag_headers(record.version);
-    // The secret must not be cached, nor kept by the idempotency layer.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    shared::idempotency::mark_no_store(&mut headers);
     if let Ok(location) = format!("/v1/organisations/{org}/api-keys/{}", record.id).parse() {
         headers.insert(header::LOCATION, location);
     }
