@@ -30,7 +30,10 @@
 //! | almanac event    | `ALMANAC#EVENT`       | `<id>`             | `ALMANAC#EVENTS#<locationId>` | `<date>#<id>` (GSI2 `ALMANAC#EVENTS` / `<date>#<id>`) |
 //! | almanac slug guard | `ALMANAC#SLUG#<kind>#<slug>` | `SLUG`   |                     |                 |
 //! | due reminder     | `DUE#<yyyy-mm-ddThh:mm>#<shard 0..7>` | `<fireAt>#<eventId>#<occurrence>#<idx>` |  |        |
+//! | due alarm firing | `DUE#<yyyy-mm-ddThh:mm>#<shard 0..7>` | `<fireAt>#<eventId>#<occurrence>#alarm` |  |        |
 //! | due pointer      | `CAL#<ownerId>`       | `DUEPTR#<eventId>` |                     |                 |
+//! | due almanac digest | `DUE#<yyyy-mm-ddThh:mm>#<shard 0..7>` | `DIGEST#<fireAt>#<userId>` |    |        |
+//! | digest pointer   | `USER#<userId>`       | `DIGESTPTR`        |                     |                 |
 //! | delivery marker  | `DELIVERY#<duePK>#<dueSK>` | `DELIVERY`    |                     |                 |
 //! | reminders watermark | `REMINDERS#WATERMARK` | `WATERMARK`     |                     |                 |
 //! | notification     | `USER#<userId>`       | `NOTIF#<createdAt>#<id>` |               |                 |
@@ -85,6 +88,8 @@
 //! - reminders due in one minute: Query PK `DUE#<minute>#<shard>` for each of the 8 shards
 //!   (shard = hash(eventId) % 8, so one busy minute spreads over partitions); an event's
 //!   current due items (to replace them on a change): Get `CAL#<ownerId>` / `DUEPTR#<eventId>`.
+//!   Almanac digests share the buckets (shard = hash(userId) % 8); a user's current digest
+//!   item (to replace it when the `almanac` preference changes): Get `USER#<id>` / `DIGESTPTR`.
 //! - a user's inbox, newest first: Query PK `USER#<id>`, SK begins_with `NOTIF#`, descending;
 //!   one notification by id: its id is a UUIDv7 carrying `createdAt`, so Get the exact key.
 //! - a user's push devices: Query PK `USER#<id>`, SK begins_with `DEVICE#`.
@@ -401,10 +406,22 @@ pub fn due_pk(minute: DateTime<Utc>, shard: u32) -> String {
 pub fn due_sk(fire_at: DateTime<Utc>, event: Uuid, occurrence: &str, reminder: usize) -> String {
     format!("{}#{event}#{occurrence}#{reminder}", timestamp(fire_at))
 }
+/// `<fireAt>#<eventId>#<occurrence>#alarm`: one firing of an occurrence's alarm (in a `DUE#` partition).
+pub fn alarm_due_sk(fire_at: DateTime<Utc>, event: Uuid, occurrence: &str) -> String {
+    format!("{}#{event}#{occurrence}#alarm", timestamp(fire_at))
+}
 /// `DUEPTR#<eventId>` (in the owner's `CAL#` partition): the due items an event has now.
 pub fn due_pointer_sk(event: Uuid) -> String {
     format!("DUEPTR#{event}")
 }
+/// Prefix of due almanac digests' sort keys (they share the minute buckets with reminders).
+pub const DIGEST_DUE_PREFIX: &str = "DIGEST#";
+/// `DIGEST#<fireAt>#<userId>`: one user's almanac digest in its minute.
+pub fn digest_due_sk(fire_at: DateTime<Utc>, user: Uuid) -> String {
+    format!("{DIGEST_DUE_PREFIX}{}#{user}", timestamp(fire_at))
+}
+/// Sort key (in the user's `USER#` partition) of the pointer to their current due digest.
+pub const DIGEST_POINTER_SK: &str = "DIGESTPTR";
 /// `DELIVERY#<duePK>#<dueSK>`: marks one due item as delivered.
 pub fn delivery_pk(due_pk: &str, due_sk: &str) -> String {
     format!("DELIVERY#{due_pk}#{due_sk}")
@@ -444,8 +461,15 @@ mod tests {
         let minute = DateTime::parse_from_rfc3339("2026-03-29T06:30:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(due_pk(minute, 3), "DUE#2026-03-29T06:30#3");
         assert_eq!(due_sk(minute, id, "x", 1), "2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001#x#1");
+        assert_eq!(
+            alarm_due_sk(minute, id, "x"),
+            "2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001#x#alarm"
+        );
         assert_eq!(due_pointer_sk(id), "DUEPTR#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(delivery_pk("DUE#a#1", "b"), "DELIVERY#DUE#a#1#b");
+        assert_eq!(digest_due_sk(minute, id), "DIGEST#2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001");
+        assert!(digest_due_sk(minute, id).starts_with(DIGEST_DUE_PREFIX));
+        assert_eq!(DIGEST_POINTER_SK, "DIGESTPTR");
         assert_eq!(notification_sk(minute, id), "NOTIF#2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(device_sk("ab12"), "DEVICE#ab12");
         assert_eq!(member_sk(id), "MEMBER#0190f3a8-0000-7000-8000-000000000001");

@@ -29,7 +29,7 @@ use uuid::Uuid;
 pub struct Notification {
     /// Id.
     pub id: Uuid,
-    /// What kind (`reminder`).
+    /// What kind: `reminder` (an event reminder) or `alarm` (an alarm firing).
     pub kind: String,
     /// Title (a reminder's names the event).
     pub title: String,

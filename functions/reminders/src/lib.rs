@@ -13,6 +13,10 @@
 //! between the commit and the send loses that mail or push rather than
 //! repeating it. The watermark advances bucket by bucket on a condition on
 //! its previous value.
+//!
+//! The same buckets hold alarm firings (delivered like reminders, to the
+//! inbox and devices, each storing the next repeat) and almanac digests
+//! (one mail a day per user, see [`digest`]).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,10 +24,12 @@ use shared::AppState;
 use shared::keys;
 use shared::mail::templates::{self, Recipient};
 use shared::repo::events::{self, Channel};
-use shared::repo::reminders::{self as due, DueItem, DueKey, NotificationRecord};
+use shared::repo::reminders::{self as due, DueItem, DueKey, DueKind, NotificationRecord};
 use shared::repo::{from_item, to_item};
 use shared::table::{Condition, Index, Key, Query, SortKey, TableError, WriteOp};
 use tokio::task::JoinSet;
+
+pub mod digest;
 
 /// Items delivered at the same time within a bucket.
 const CONCURRENCY: usize = 32;
@@ -58,6 +64,8 @@ pub struct Summary {
     pub late: u64,
     /// Items skipped because an earlier run had delivered them.
     pub skipped_duplicates: u64,
+    /// Almanac digest mails sent.
+    pub digests: u64,
 }
 
 /// The watermark: the last minute bucket fully read.
@@ -116,15 +124,26 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
         Some(w) => (w.minute + Duration::minutes(1)).max(earliest),
         None => last - Duration::minutes(1),
     };
-    let mut summary =
-        Summary { time: now, buckets_read: 0, delivered: Delivered::default(), late: 0, skipped_duplicates: 0 };
+    let mut summary = Summary {
+        time: now,
+        buckets_read: 0,
+        delivered: Delivered::default(),
+        late: 0,
+        skipped_duplicates: 0,
+        digests: 0,
+    };
     while bucket <= last {
         summary.buckets_read += 1;
         let mut items = Vec::new();
+        let mut digests = Vec::new();
         for shard in 0..due::SHARDS {
             let query = Query::new(Index::Primary, keys::due_pk(bucket, shard));
             for item in state.table.query(&query).await?.items {
                 let Some(key) = Key::of(&item) else { continue };
+                if shared::repo::digests::is_due_digest(&item) {
+                    digests.push((key, item));
+                    continue;
+                }
                 // A malformed item must not hold up every other reminder: it is logged and left.
                 match from_item::<DueItem>(item) {
                     Ok(due) => items.push((key, due)),
@@ -148,6 +167,10 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
             summary.late += outcome.late;
             summary.skipped_duplicates += outcome.duplicate;
         }
+        let digested = digest::deliver_all(state, now, digests).await?;
+        summary.digests += digested.sent;
+        summary.late += digested.late;
+        summary.skipped_duplicates += digested.duplicate;
         if watermark.as_ref().is_none_or(|w| w.minute < bucket) {
             watermark = advance_watermark(state, watermark, bucket).await?;
         }
@@ -157,7 +180,7 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
     Ok(summary)
 }
 
-/// "In 10 minutes" etc., and the local start, for texts.
+/// The local start, for texts.
 fn when(item: &DueItem) -> String {
     let tz = item.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::Tz::UTC);
     if item.all_day {
@@ -171,7 +194,11 @@ fn when(item: &DueItem) -> String {
 async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) -> anyhow::Result<Outcome> {
     let late = now - item.fire_at > Duration::minutes(LATE_AFTER_MINUTES);
     let title = item.title.clone();
-    let body = format!("{title} starts {}.", when(&item));
+    let (kind, body) = match item.kind {
+        DueKind::Reminder => ("reminder", format!("{title} starts {}.", when(&item))),
+        DueKind::Alarm if item.fire_at == item.occurrence_start => ("alarm", format!("{title} starts now.")),
+        DueKind::Alarm => ("alarm", format!("{title} started {}. Mark it done or stop the alarm.", when(&item))),
+    };
     for _attempt in 0..4 {
         let mut ops =
             vec![due::delivery_put(&key, now), WriteOp::Delete { key: key.clone(), condition: Condition::Exists }];
@@ -180,7 +207,7 @@ async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) 
             let notification = NotificationRecord {
                 id: due::notification_id(created_at),
                 user_id: item.owner_id,
-                kind: "reminder".into(),
+                kind: kind.into(),
                 title: title.clone(),
                 body: body.clone(),
                 event_id: Some(item.event_id),
@@ -191,8 +218,8 @@ async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) 
             };
             ops.push(due::notification_put(&notification)?);
         }
-        if item.recurring {
-            // The following occurrence's item, and the pointer listing it.
+        if item.recurring || item.kind == DueKind::Alarm {
+            // The following occurrence's (or alarm repeat's) item, and the pointer listing it.
             let calendar = events::series(state.table.as_ref(), item.owner_id, item.event_id).await?;
             let pointer = due::get_pointer(state.table.as_ref(), item.owner_id, item.event_id).await?;
             let next = calendar.events.iter().find(|e| e.id == item.event_id).and_then(|record| {

@@ -1,8 +1,16 @@
 //! A user's preferences: `GET` the list, `PUT`/`GET`/`DELETE` one by key.
+//!
+//! Values are free-form JSON except for the key `almanac`, the user's
+//! almanac settings: they are validated, and when they turn the daily
+//! almanac digest on, its next due item is scheduled (or replaced, or
+//! removed) in the same transaction as the preference write
+//! (`shared::repo::digests`), so the reminders run only ever finds current
+//! digests.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -10,10 +18,13 @@ use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
 use shared::authz::{Area, UserAccess};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::error::FieldError;
 use shared::extract::{Json, Query};
 use shared::pagination::query_page;
+use shared::repo::almanac::{self, Location};
+use shared::repo::digests::{self, AlmanacSettings, DueDigest};
 use shared::repo::preferences::{self, MAX_VALUE_BYTES, Preference};
-use shared::table::{Condition, WriteOp};
+use shared::table::{Condition, TableError, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use crate::common::{Page, PageParams, Problems, WriteProblems, access, commit_versioned, page_of};
@@ -98,7 +109,62 @@ pub async fn get_preference(
     Ok((etag_headers(pref.version), Json(pref)))
 }
 
+/// Checks almanac settings: their shape (every bad field reported) and that
+/// the location exists; the settings with defaults filled in, and the location.
+async fn almanac_settings(state: &AppState, value: &Value) -> Result<(AlmanacSettings, Location)> {
+    let location_id = value.get("locationId").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
+    let location = match location_id {
+        Some(id) => almanac::get::<Location>(state.table.as_ref(), almanac::LOCATION, id).await?,
+        None => None,
+    };
+    let parsed = digests::parse_settings(value, "value");
+    let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+    if location_id.is_some() && location.is_none() {
+        errors.push(FieldError::new("value.locationId", "is not an almanac location"));
+    }
+    match (parsed, location) {
+        (Ok(settings), Some(location)) if errors.is_empty() => Ok((settings, location)),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+/// Commits `ops` (the preference write first, then its audit entry) with
+/// the writes that replace the user's due almanac digest by `next`. The
+/// digest pointer is read again when a reminders run moved it meanwhile
+/// (it fired the digest); a failed preference condition is a 412.
+async fn commit_with_digest(state: &AppState, ops: Vec<WriteOp>, user: Uuid, next: Option<DueDigest>) -> Result<()> {
+    for _attempt in 0..4 {
+        let pointer = digests::get_pointer(state.table.as_ref(), user).await?;
+        let mut all = ops.clone();
+        let first_digest_op = all.len();
+        all.extend(digests::replace_ops(user, pointer.as_ref(), next.as_ref())?);
+        match state.table.transact_write(all).await {
+            Ok(()) => return Ok(()),
+            Err(TableError::ConditionFailed { index: Some(i) }) if i >= first_digest_op => continue,
+            Err(TableError::Conflict) => continue,
+            Err(TableError::ConditionFailed { .. }) => return Err(ApiError::PreconditionFailed),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ApiError::Conflict("the almanac digest kept changing; try again".into()))
+}
+
 /// Sets one preference (creating it: 201, replacing it: 200).
+///
+/// Values are free-form JSON, except under the key `almanac` (the almanac
+/// settings): `{locationId, reminders: {enabled, schedule}, notifications:
+/// {enabled, time}}`, no other fields. `locationId` must name an existing
+/// almanac location. `reminders` may be left out (off, `3_DAYS`), and so may
+/// its `schedule` (`3_DAYS` or `1_WEEK`, default `3_DAYS`, as the original
+/// system did); `notifications` may be left out (off); `time` (`HH:MM`,
+/// 00:00–23:59, in the location's time zone) is required when
+/// notifications are enabled. The stored value has the defaults filled in.
+/// Every bad field is reported (`value.notifications.time` ...) and nothing
+/// is stored. With notifications enabled, a digest mail listing the
+/// location's almanac events of the `schedule`'s days is sent daily at
+/// `time` by the reminders function; a local time skipped by a DST change
+/// is moved forward by the gap (02:30 → 03:30), a repeated one is the
+/// first. Replacing or deleting the preference reschedules or stops it.
 #[utoipa::path(
     put,
     path = "/v1/users/{id}/preferences/{key}",
@@ -130,6 +196,14 @@ pub async fn put_preference(
         return Err(ApiError::invalid("value", format!("must be at most {MAX_VALUE_BYTES} bytes as JSON")));
     }
     let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let almanac = match key.as_str() {
+        digests::PREFERENCE_KEY => Some(almanac_settings(&state, &body.value).await?),
+        _ => None,
+    };
+    let value = match &almanac {
+        Some((settings, _)) => serde_json::to_value(settings).map_err(anyhow::Error::from)?,
+        None => body.value,
+    };
     let current = preferences::get(state.table.as_ref(), id, &key).await?;
     match (&current, &if_match) {
         (Some(p), _) => if_match.check(p.version)?,
@@ -139,7 +213,7 @@ pub async fn put_preference(
     let pref = Preference {
         user_id: id,
         key: key.clone(),
-        value: body.value,
+        value,
         updated_at: state.clock.now(),
         version: current.as_ref().map_or(1, |p| p.version + 1),
     };
@@ -147,12 +221,20 @@ pub async fn put_preference(
         preferences::put_op(&pref, current.as_ref().map(|p| p.version))?,
         audit(&access, &principal, "preference.set", id, &key, &state, &meta),
     ];
-    commit_versioned(&state, ops).await?;
+    match &almanac {
+        Some((settings, location)) => {
+            let next = DueDigest::next(id, settings, &location.time_zone, pref.version, pref.updated_at);
+            commit_with_digest(&state, ops, id, next).await?;
+        }
+        None => commit_versioned(&state, ops).await?,
+    }
     let status = if current.is_some() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, etag_headers(pref.version), Json(pref)))
 }
 
 /// Deletes one preference.
+///
+/// Deleting `almanac` (the almanac settings) also stops the almanac digest.
 #[utoipa::path(
     delete,
     path = "/v1/users/{id}/preferences/{key}",
@@ -181,6 +263,10 @@ pub async fn delete_preference(
         WriteOp::Delete { key: preferences::key(id, &key), condition: Condition::version_is(current.version) },
         audit(&access, &principal, "preference.deleted", id, &key, &state, &meta),
     ];
-    commit_versioned(&state, ops).await?;
+    if key == digests::PREFERENCE_KEY {
+        commit_with_digest(&state, ops, id, None).await?;
+    } else {
+        commit_versioned(&state, ops).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

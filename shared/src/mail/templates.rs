@@ -251,6 +251,37 @@ pub fn event_reminder(app_url: &str, to: Recipient<'_>, title: &str, when: &str,
     )
 }
 
+/// The daily almanac digest: the almanac events at `location` in the next
+/// `days` days (today included), one paragraph per date with its event
+/// titles (`events`, in date order; never empty — no events, no mail);
+/// `late` when a reminders run caught up after an outage.
+pub fn almanac_digest(
+    app_url: &str,
+    to: Recipient<'_>,
+    location: &str,
+    days: u64,
+    events: &[(chrono::NaiveDate, Vec<String>)],
+    late: bool,
+) -> Mail {
+    let window = if days == 7 { "the coming week".to_string() } else { format!("the next {days} days") };
+    let count: usize = events.iter().map(|(_, titles)| titles.len()).sum();
+    let mut paragraphs = vec![format!("these are the almanac events at {location} in {window}:")];
+    for (date, titles) in events {
+        paragraphs.push(format!("{}: {}", date.format("%A %-d %B %Y"), titles.join("; ")));
+    }
+    if late {
+        paragraphs.push("This digest is late: it could not be sent at its time.".into());
+    }
+    let noun = if count == 1 { "event" } else { "events" };
+    render(
+        to,
+        &format!("Almanac: {count} {noun} in {window} at {location}"),
+        &paragraphs,
+        Some(("Open the almanac", format!("{}/almanac", app_url.trim_end_matches('/')))),
+        "You get this mail because almanac notifications are on in your settings.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +343,24 @@ mod tests {
         assert!(mail.text.contains("Sunrise") && mail.text.contains("admin"));
         let plain = invitation(APP, "ada@example.com", "Sunrise", "member", None, TOKEN);
         assert!(plain.text.contains("invitations/accept?token="));
+    }
+
+    #[test]
+    fn an_almanac_digest_lists_each_date_with_its_titles_and_says_when_it_is_late() {
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        let events = vec![
+            (day(29), vec!["Ekadasi — Fasting".to_string(), "<b>Gaura</b>".to_string()]),
+            (day(31), vec!["Rama Navami".to_string()]),
+        ];
+        let mail = almanac_digest(APP, ada(), "Stockholm, Sweden", 3, &events, false);
+        assert_eq!(mail.subject, "Almanac: 3 events in the next 3 days at Stockholm, Sweden");
+        assert!(mail.text.contains("Sunday 29 March 2026: Ekadasi — Fasting; <b>Gaura</b>"), "{}", mail.text);
+        assert!(mail.text.contains("Tuesday 31 March 2026: Rama Navami"));
+        assert!(mail.html.contains("&lt;b&gt;Gaura") && !mail.html.contains("<b>Gaura"));
+        assert!(mail.text.contains("https://app.example.com/almanac") && !mail.text.contains("is late"));
+        let week = almanac_digest(APP, ada(), "Stockholm", 7, &events[1..], true);
+        assert_eq!(week.subject, "Almanac: 1 event in the coming week at Stockholm");
+        assert!(week.text.contains("This digest is late"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod almanac;
 pub mod api_keys;
 pub mod attachments;
 pub mod contacts;
+pub mod digests;
 pub mod events;
 pub mod follows;
 pub mod invitations;

@@ -4,6 +4,12 @@
 //! series only the next upcoming occurrence of each reminder is stored; the
 //! run that fires it stores the following one ([`next_after`]).
 //!
+//! An event's alarm works the same way: its firings (at each occurrence's
+//! start, then every `repeatEveryMinutes` while within `forMinutes`) are due
+//! items of kind [`DueKind::Alarm`], one stored at a time, each firing storing
+//! the next; marking the occurrence done or stopping its alarm is an event
+//! change, so it removes the pending firing in its own transaction.
+//!
 //! The invariant that keeps delivery correct: a due item exists if and only
 //! if it is current. Every event change replaces the event's due items in
 //! the change's own transaction ([`scheduling_ops`], fed by [`load`]), using
@@ -17,7 +23,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::events::{Channel, EventChange, EventRecord, EventStatus, OccurrenceRecord};
+use super::events::{Alarm, Channel, EventChange, EventRecord, EventStatus, OccurrenceRecord, OccurrenceState};
 use super::{from_item, to_item};
 use crate::keys;
 use crate::recurrence::{Timing, compact, parse_recurrence};
@@ -53,10 +59,28 @@ pub fn minute(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::minutes(1)).unwrap_or(at)
 }
 
-/// One reminder of one occurrence, waiting for its minute.
+/// What a due item announces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DueKind {
+    /// One of the event's reminders, `minutesBefore` its start.
+    #[default]
+    Reminder,
+    /// A firing of the event's alarm, at or after its start.
+    Alarm,
+}
+
+/// Where alarm firings are delivered: they repeat every few minutes, so
+/// the inbox and devices, never mail.
+pub const ALARM_CHANNELS: [Channel; 2] = [Channel::Inapp, Channel::Push];
+
+/// One reminder (or alarm firing) of one occurrence, waiting for its minute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DueItem {
+    /// Reminder or alarm (items stored before alarms existed are reminders).
+    #[serde(default)]
+    pub kind: DueKind,
     /// The event (series) it reminds of.
     pub event_id: Uuid,
     /// Whose calendar (who is reminded).
@@ -69,9 +93,9 @@ pub struct DueItem {
     pub original_start: DateTime<Utc>,
     /// When the occurrence actually starts.
     pub occurrence_start: DateTime<Utc>,
-    /// Which of the event's reminders.
+    /// Which of the event's reminders (0 for an alarm).
     pub reminder_index: usize,
-    /// Minutes before the start.
+    /// Minutes before the start (0 for an alarm).
     pub minutes_before: u32,
     /// Where to deliver it.
     pub channels: Vec<Channel>,
@@ -88,10 +112,11 @@ pub struct DueItem {
 impl DueItem {
     /// Where it is stored.
     pub fn key(&self) -> Key {
-        Key::new(
-            keys::due_pk(bucket(self.fire_at), shard(self.event_id)),
-            keys::due_sk(self.fire_at, self.event_id, &self.occurrence, self.reminder_index),
-        )
+        let sk = match self.kind {
+            DueKind::Reminder => keys::due_sk(self.fire_at, self.event_id, &self.occurrence, self.reminder_index),
+            DueKind::Alarm => keys::alarm_due_sk(self.fire_at, self.event_id, &self.occurrence),
+        };
+        Key::new(keys::due_pk(bucket(self.fire_at), shard(self.event_id)), sk)
     }
 
     /// The put of this item.
@@ -167,6 +192,13 @@ struct Candidate<'a> {
     start: DateTime<Utc>,
     title: &'a str,
     reminders: &'a [super::events::Reminder],
+    alarm: Option<&'a Alarm>,
+    /// Done or alarm stopped: no (more) alarm firings.
+    silenced: bool,
+}
+
+fn silenced(state: &OccurrenceState) -> bool {
+    state.done || state.alarm_stopped_at.is_some()
 }
 
 fn timing(record: &EventRecord) -> Timing {
@@ -193,6 +225,8 @@ fn candidates<'a>(
             start,
             title: &record.details.title,
             reminders: &record.details.reminders,
+            alarm: record.details.alarm.as_ref(),
+            silenced: silenced(&record.state),
         }];
     }
     let applying: BTreeMap<DateTime<Utc>, &OccurrenceRecord> =
@@ -201,15 +235,22 @@ fn candidates<'a>(
     let from = after - Duration::days(1);
     let mut out = Vec::new();
     for original in t.expand(from, after + Duration::days(LOOKAHEAD_DAYS)) {
-        let (start, title, reminders) = match applying.get(&original) {
-            Some(o) if o.deleted || o.status == EventStatus::Cancelled => continue,
-            Some(o) => match &o.detached {
-                Some(d) => (t.span(d.start).0, d.details.title.as_str(), d.details.reminders.as_slice()),
-                None => (t.span(original).0, record.details.title.as_str(), record.details.reminders.as_slice()),
-            },
-            None => (t.span(original).0, record.details.title.as_str(), record.details.reminders.as_slice()),
+        let stored = applying.get(&original);
+        if stored.is_some_and(|o| o.deleted || o.status == EventStatus::Cancelled) {
+            continue;
+        }
+        let (start, details) = match stored.and_then(|o| o.detached.as_ref()) {
+            Some(d) => (t.span(d.start).0, &d.details),
+            None => (t.span(original).0, &record.details),
         };
-        out.push(Candidate { original_start: original, start, title, reminders });
+        out.push(Candidate {
+            original_start: original,
+            start,
+            title: &details.title,
+            reminders: &details.reminders,
+            alarm: details.alarm.as_ref(),
+            silenced: stored.is_some_and(|o| silenced(&o.state)),
+        });
     }
     out.sort_by_key(|c| c.start);
     out
@@ -218,6 +259,7 @@ fn candidates<'a>(
 fn due_item(record: &EventRecord, c: &Candidate<'_>, index: usize) -> Option<DueItem> {
     let reminder = c.reminders.get(index)?;
     Some(DueItem {
+        kind: DueKind::Reminder,
         event_id: record.id,
         owner_id: record.owner_id,
         recurring: record.is_recurring(),
@@ -234,11 +276,51 @@ fn due_item(record: &EventRecord, c: &Candidate<'_>, index: usize) -> Option<Due
     })
 }
 
+/// The alarm firings of one occurrence: its start, then every
+/// `repeatEveryMinutes` up to `forMinutes` after it (none once done or
+/// stopped, or when the alarm is off).
+fn alarm_firings(c: &Candidate<'_>) -> Vec<DateTime<Utc>> {
+    match c.alarm {
+        Some(alarm) if alarm.enabled && !c.silenced => {
+            let every = i64::from(alarm.repeat_every_minutes.max(1));
+            (0..=i64::from(alarm.for_minutes) / every).map(|k| c.start + Duration::minutes(k * every)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The first alarm firing of `record` strictly after `after`.
+fn next_alarm(record: &EventRecord, candidates: &[Candidate<'_>], after: DateTime<Utc>) -> Option<DueItem> {
+    let (c, fire_at) = candidates
+        .iter()
+        .flat_map(|c| alarm_firings(c).into_iter().map(move |at| (c, at)))
+        .filter(|(_, at)| *at > after)
+        .min_by_key(|(c, at)| (*at, c.original_start))?;
+    Some(DueItem {
+        kind: DueKind::Alarm,
+        event_id: record.id,
+        owner_id: record.owner_id,
+        recurring: record.is_recurring(),
+        occurrence: compact(c.original_start, record.all_day),
+        original_start: c.original_start,
+        occurrence_start: c.start,
+        reminder_index: 0,
+        minutes_before: 0,
+        channels: ALARM_CHANNELS.to_vec(),
+        title: c.title.to_string(),
+        time_zone: record.time_zone.clone(),
+        all_day: record.all_day,
+        fire_at,
+    })
+}
+
 /// The due items of `record` as of `now`: for each of its reminders, the
-/// first occurrence whose fire time is still ahead. Reminders whose time
-/// has already passed when the event is written are not delivered.
+/// first occurrence whose fire time is still ahead, and its next alarm
+/// firing. Reminders whose time has already passed when the event is
+/// written are not delivered.
 pub fn due_items(record: &EventRecord, occurrences: &[OccurrenceRecord], now: DateTime<Utc>) -> Vec<DueItem> {
-    let candidates = candidates(record, occurrences, now);
+    // Alarms of occurrences that started up to `forMinutes` (≤ 4 h) ago may still be ringing.
+    let candidates = candidates(record, occurrences, now - Duration::hours(4));
     let count = record.details.reminders.len();
     let mut out = Vec::new();
     for index in 0..count {
@@ -247,12 +329,18 @@ pub fn due_items(record: &EventRecord, occurrences: &[OccurrenceRecord], now: Da
             out.push(item);
         }
     }
+    out.extend(next_alarm(record, &candidates, now));
     out
 }
 
 /// The item that follows `fired` for the same reminder (a later occurrence
-/// firing later), if the series has one.
+/// firing later) or alarm (its next repeat, else the next occurrence's
+/// first), if there is one.
 pub fn next_after(record: &EventRecord, occurrences: &[OccurrenceRecord], fired: &DueItem) -> Option<DueItem> {
+    if fired.kind == DueKind::Alarm {
+        let candidates = candidates(record, occurrences, fired.original_start.min(fired.occurrence_start));
+        return next_alarm(record, &candidates, fired.fire_at);
+    }
     if !record.is_recurring() {
         return None;
     }
@@ -381,7 +469,7 @@ pub struct NotificationRecord {
     pub id: Uuid,
     /// Whose inbox.
     pub user_id: Uuid,
-    /// What kind (`reminder`).
+    /// What kind (`reminder` or `alarm`).
     pub kind: String,
     /// Title.
     pub title: String,
@@ -493,6 +581,87 @@ mod tests {
         let mut record = event("2026-03-29T08:00:00Z", &[], &[10]);
         record.status = EventStatus::Cancelled;
         assert!(due_items(&record, &[], utc("2026-03-29T06:30:00Z")).is_empty());
+    }
+
+    fn with_alarm(mut record: EventRecord, every: u32, for_minutes: u32) -> EventRecord {
+        record.details.alarm = Some(Alarm { enabled: true, repeat_every_minutes: every, for_minutes });
+        record
+    }
+
+    fn alarm_times(record: &EventRecord, occurrences: &[OccurrenceRecord], now: &str, max: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut next = due_items(record, occurrences, utc(now)).into_iter().find(|i| i.kind == DueKind::Alarm);
+        while let Some(item) = next {
+            if out.len() == max {
+                break;
+            }
+            assert_eq!(item.channels, ALARM_CHANNELS.to_vec());
+            out.push(item.fire_at.format("%m-%dT%H:%M").to_string());
+            next = next_after(record, occurrences, &item);
+        }
+        out
+    }
+
+    #[test]
+    fn an_alarm_rings_at_the_start_and_repeats_within_its_period() {
+        let record = with_alarm(event("2026-03-29T08:00:00Z", &[], &[]), 5, 15);
+        assert_eq!(
+            alarm_times(&record, &[], "2026-03-29T07:00:00Z", 10),
+            ["03-29T08:00", "03-29T08:05", "03-29T08:10", "03-29T08:15"]
+        );
+        // Written while ringing: the next repeat, not the past ones.
+        assert_eq!(alarm_times(&record, &[], "2026-03-29T08:07:00Z", 10), ["03-29T08:10", "03-29T08:15"]);
+        let off = EventRecord {
+            details: EventDetails {
+                alarm: Some(Alarm { enabled: false, repeat_every_minutes: 5, for_minutes: 15 }),
+                ..record.details.clone()
+            },
+            ..record.clone()
+        };
+        assert!(alarm_times(&off, &[], "2026-03-29T07:00:00Z", 10).is_empty());
+    }
+
+    #[test]
+    fn done_or_stopped_silences_a_one_off_alarm() {
+        let mut record = with_alarm(event("2026-03-29T08:00:00Z", &[], &[]), 5, 15);
+        record.state.alarm_stopped_at = Some(utc("2026-03-29T08:02:00Z"));
+        assert!(alarm_times(&record, &[], "2026-03-29T08:02:00Z", 10).is_empty());
+        record.state = OccurrenceState { done: true, ..OccurrenceState::default() };
+        assert!(alarm_times(&record, &[], "2026-03-29T07:00:00Z", 10).is_empty());
+    }
+
+    #[test]
+    fn a_series_alarm_moves_on_to_the_next_occurrence_and_stopping_one_spares_the_others() {
+        // 08:00 Stockholm daily; 2026-03-29 is the first day of summer time.
+        let record = with_alarm(event("2026-03-28T07:00:00Z", &["RRULE:FREQ=DAILY;COUNT=3"], &[]), 10, 10);
+        assert_eq!(
+            alarm_times(&record, &[], "2026-03-28T06:00:00Z", 10),
+            ["03-28T07:00", "03-28T07:10", "03-29T06:00", "03-29T06:10", "03-30T06:00", "03-30T06:10"]
+        );
+        let stopped = OccurrenceRecord {
+            series_id: record.id,
+            owner_id: record.owner_id,
+            original_start: utc("2026-03-29T06:00:00Z"),
+            original_key: compact(utc("2026-03-29T06:00:00Z"), false),
+            epoch: record.epoch,
+            detached: None,
+            status: EventStatus::Confirmed,
+            deleted: false,
+            state: OccurrenceState { alarm_stopped_at: Some(utc("2026-03-29T06:01:00Z")), ..Default::default() },
+            created_at: utc("2026-03-29T06:01:00Z"),
+            updated_at: utc("2026-03-29T06:01:00Z"),
+            version: 1,
+        };
+        assert_eq!(alarm_times(&record, &[stopped], "2026-03-29T06:01:00Z", 10), ["03-30T06:00", "03-30T06:10"]);
+    }
+
+    #[test]
+    fn alarm_and_reminder_items_of_one_occurrence_have_distinct_keys() {
+        let record = with_alarm(event("2026-03-29T08:00:00Z", &[], &[0]), 5, 5);
+        let items = due_items(&record, &[], utc("2026-03-29T07:00:00Z"));
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].fire_at, items[1].fire_at);
+        assert_ne!(items[0].key(), items[1].key());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! held to one contract suite (`contract`).
 
 pub mod contract;
+pub mod counting;
 pub mod dynamo;
 pub mod embedded;
 pub mod layout;
