@@ -52,7 +52,10 @@ pub struct Reminder {
     pub channels: Vec<Channel>,
 }
 
-/// An alarm at the start of each occurrence, repeating until stopped.
+/// An alarm at the start of each occurrence, repeating every
+/// `repeatEveryMinutes` while at most `forMinutes` after the start, until
+/// the occurrence is marked done or its alarm stopped. Firings go to the
+/// inbox (`kind: alarm`) and to push devices, never by mail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Alarm {
