@@ -38,6 +38,7 @@
 //! | reminders watermark | `REMINDERS#WATERMARK` | `WATERMARK`     |                     |                 |
 //! | notification     | `USER#<userId>`       | `NOTIF#<createdAt>#<id>` |               |                 |
 //! | push device      | `USER#<userId>`       | `DEVICE#<sha256 of token>` |             |                 |
+//! | pending send     | `OUTBOUND#<shard 0..3>` | `<createdAt>#<sendId>` |              |                 |
 //!
 //! Memberships also carry GSI2 `ORGROLE#<orgId>#<role>` / `MEMBER#<userId>`.
 //! Anything stored outside `ORG#<orgId>` that belongs to the organisation is
@@ -93,6 +94,8 @@
 //! - a user's inbox, newest first: Query PK `USER#<id>`, SK begins_with `NOTIF#`, descending;
 //!   one notification by id: its id is a UUIDv7 carrying `createdAt`, so Get the exact key.
 //! - a user's push devices: Query PK `USER#<id>`, SK begins_with `DEVICE#`.
+//! - mails and pushes still to send (retried by every reminders run): Query PK `OUTBOUND#<shard>`
+//!   for each of the 4 shards (shard = hash(sendId) % 4), oldest first.
 //!
 //! Timestamps in sort keys are RFC 3339 UTC with fixed millisecond precision
 //! so that byte order is time order. Every item carries `entityType`.
@@ -445,6 +448,15 @@ pub fn device_sk(token_hash: &str) -> String {
     format!("{DEVICE_PREFIX}{token_hash}")
 }
 
+/// `OUTBOUND#<shard>`: one shard of the pending external sends (mail, push).
+pub fn outbound_pk(shard: u32) -> String {
+    format!("OUTBOUND#{shard}")
+}
+/// `<createdAt>#<sendId>`: one pending send in its shard, oldest first.
+pub fn outbound_sk(created_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}#{id}", timestamp(created_at))
+}
+
 /// A sortable timestamp: RFC 3339 UTC with milliseconds (`2026-03-29T06:30:00.000Z`).
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -472,6 +484,8 @@ mod tests {
         assert_eq!(DIGEST_POINTER_SK, "DIGESTPTR");
         assert_eq!(notification_sk(minute, id), "NOTIF#2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(device_sk("ab12"), "DEVICE#ab12");
+        assert_eq!(outbound_pk(2), "OUTBOUND#2");
+        assert_eq!(outbound_sk(minute, id), "2026-03-29T06:30:00.000Z#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(member_sk(id), "MEMBER#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(user_pk(id), "USER#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(email_pk("ada@example.com"), "EMAIL#ada@example.com");

@@ -3,6 +3,8 @@
 //! DynamoDB in the local emulator, and gives a client for it.
 
 pub mod identity;
+pub mod reminders;
+pub mod senders;
 
 use std::sync::Arc;
 
@@ -115,6 +117,26 @@ pub fn sign_up_body(org_name: &str, email: &str) -> Value {
         "organisation": {"name": org_name},
         "owner": {"email": email, "password": "correct horse battery", "firstName": "Ada", "lastName": "Lovelace"}
     })
+}
+
+/// Reads a response's JSON body (`null` when empty), asserting its status
+/// (the body is in the failure message).
+pub async fn json_of(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") }
+}
+
+/// The sorted fields a 400 `validation_failed` problem names.
+pub async fn bad_fields(response: Response) -> Vec<String> {
+    assert_eq!(response.status(), 400);
+    let problem = problem(response).await;
+    assert_eq!(problem["code"], "validation_failed");
+    let mut fields: Vec<String> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    fields.sort();
+    fields
 }
 
 /// Reads a JSON body, asserting the problem content type for errors.

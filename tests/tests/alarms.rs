@@ -7,35 +7,15 @@
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::table::{Condition, Key};
 use sundial_tests::identity::signed_up_owner;
+use sundial_tests::json_of;
+use sundial_tests::reminders::{delivered, forget_watermark, run};
 use sundial_tests::{ClockExt, TestApp, on_both_tables};
 use uuid::Uuid;
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let got = response.status().as_u16();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
-}
-
-async fn run(app: &TestApp, time: &str) -> Value {
-    json_of(app.post("/_dev/reminders/run", &json!({"time": time}), None).await, 200).await
-}
-
-fn delivered(summary: &Value, channel: &str) -> u64 {
-    summary["delivered"][channel].as_u64().unwrap()
-}
 
 async fn alarms_in_inbox(app: &TestApp, token: &str) -> Vec<Value> {
     let body = json_of(app.get("/v1/notifications?limit=100", Some(token)).await, 200).await;
     body["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "alarm").cloned().collect()
-}
-
-/// Skips the minutes between two runs a day apart (see `reminders.rs`).
-async fn forget_watermark(app: &TestApp) {
-    let key = Key::new(shared::keys::REMINDERS_WATERMARK_PK, shared::keys::REMINDERS_WATERMARK_SK);
-    app.state.table.delete(&key, Condition::Always).await.unwrap();
 }
 
 /// Moves the app's clock to `at` and returns a fresh token (access tokens

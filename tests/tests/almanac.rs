@@ -7,7 +7,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::table::{Index, Query};
 use sundial_tests::identity::{PASSWORD, sign_in};
-use sundial_tests::{TestApp, on_both_tables, problem};
+use sundial_tests::{TestApp, bad_fields, json_of, on_both_tables, problem};
 
 async fn send(
     app: &TestApp,
@@ -25,24 +25,6 @@ async fn send(
         req = req.header("If-Match", tag);
     }
     req.send().await.expect("request")
-}
-
-async fn json_of(response: Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    assert_eq!(actual, status, "unexpected status; body: {text}");
-    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") }
-}
-
-/// The fields a 400 names.
-async fn bad_fields(response: Response) -> Vec<String> {
-    assert_eq!(response.status(), 400);
-    let problem = problem(response).await;
-    assert_eq!(problem["code"], "validation_failed");
-    let mut fields: Vec<String> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
-    fields.sort();
-    fields
 }
 
 /// A signed-in superadmin's access token.

@@ -5,9 +5,10 @@
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use shared::table::{Condition, Key};
 use sundial_tests::identity::{PASSWORD, sign_in, signed_up_owner_as};
-use sundial_tests::{TestApp, on_both_tables, problem};
+use sundial_tests::json_of;
+use sundial_tests::reminders::{forget_watermark, run};
+use sundial_tests::{TestApp, bad_fields, on_both_tables};
 use uuid::Uuid;
 
 async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Response {
@@ -18,27 +19,8 @@ async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Opti
     req.send().await.expect("request")
 }
 
-async fn json_of(response: Response, status: u16) -> Value {
-    let got = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") }
-}
-
-/// Runs the reminders as of `time`; returns the summary.
-async fn run(app: &TestApp, time: &str) -> Value {
-    json_of(app.post("/_dev/reminders/run", &json!({"time": time}), None).await, 200).await
-}
-
 fn digests(summary: &Value) -> u64 {
     summary["digests"].as_u64().expect("digests in the summary")
-}
-
-/// Forgets the watermark, so the next run reads only its own minute and the
-/// one before (spares a test the empty minutes between two days).
-async fn forget_watermark(app: &TestApp) {
-    let key = Key::new(shared::keys::REMINDERS_WATERMARK_PK, shared::keys::REMINDERS_WATERMARK_SK);
-    app.state.table.delete(&key, Condition::Always).await.unwrap();
 }
 
 /// Runs as of `time` after forgetting the watermark; returns the digests sent.
@@ -308,21 +290,11 @@ async fn bad_almanac_settings_get_400_naming_every_field_and_store_nothing(app: 
     let almanac = Almanac::new(&app).await;
     let stockholm = almanac.location(&app, "Stockholm", "Europe/Stockholm").await;
     let (ada, _, token) = user(&app, "ada").await;
-    let fields = |response: Response| async move {
-        assert_eq!(response.status(), 400);
-        let problem = problem(response).await;
-        assert_eq!(problem["code"], "validation_failed");
-        let mut fields: Vec<String> =
-            problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
-        fields.sort();
-        fields
-    };
-
     let bad = json!({"locationId": "not-an-id", "colour": "red",
                      "reminders": {"enabled": "yes", "schedule": "2_WEEKS"},
                      "notifications": {"enabled": true, "time": "24:00", "sound": "bell"}});
     assert_eq!(
-        fields(put_settings(&app, ada, &token, bad).await).await,
+        bad_fields(put_settings(&app, ada, &token, bad).await).await,
         [
             "value.colour",
             "value.locationId",
@@ -334,19 +306,19 @@ async fn bad_almanac_settings_get_400_naming_every_field_and_store_nothing(app: 
     );
     let unknown_location = settings(&Uuid::now_v7().to_string(), "3_DAYS", "6:30");
     assert_eq!(
-        fields(put_settings(&app, ada, &token, unknown_location).await).await,
+        bad_fields(put_settings(&app, ada, &token, unknown_location).await).await,
         ["value.locationId", "value.notifications.time"]
     );
-    assert_eq!(fields(put_settings(&app, ada, &token, json!("Stockholm")).await).await, ["value"]);
+    assert_eq!(bad_fields(put_settings(&app, ada, &token, json!("Stockholm")).await).await, ["value"]);
     let no_time = json!({"locationId": stockholm, "notifications": {"enabled": true}});
-    assert_eq!(fields(put_settings(&app, ada, &token, no_time).await).await, ["value.notifications.time"]);
+    assert_eq!(bad_fields(put_settings(&app, ada, &token, no_time).await).await, ["value.notifications.time"]);
     let path = format!("/v1/users/{ada}/preferences/almanac");
     json_of(send(&app, Method::GET, &path, &token, None).await, 404).await;
 
     // A valid value, then a bad one: the stored value and the digest stay as they were.
     json_of(put_settings(&app, ada, &token, settings(&stockholm, "1_WEEK", "09:00")).await, 201).await;
     let unknown = settings(&Uuid::now_v7().to_string(), "1_WEEK", "09:30");
-    assert_eq!(fields(put_settings(&app, ada, &token, unknown).await).await, ["value.locationId"]);
+    assert_eq!(bad_fields(put_settings(&app, ada, &token, unknown).await).await, ["value.locationId"]);
     let stored = json_of(send(&app, Method::GET, &path, &token, None).await, 200).await;
     assert_eq!(stored["version"], 1);
     assert_eq!(stored["value"], settings(&stockholm, "1_WEEK", "09:00"));

@@ -12,6 +12,7 @@ use shared::repo::planners::{self, Access, PlannerLink, PlannerPermissions};
 use shared::repo::users::{self, UserRecord};
 use shared::table::{Index, Query};
 use sundial_tests::identity::signed_up_owner;
+use sundial_tests::json_of;
 use sundial_tests::{ClockExt, TestApp, on_both_tables, problem};
 use uuid::Uuid;
 
@@ -32,13 +33,6 @@ async fn send(
         req = req.header("If-Match", v);
     }
     req.send().await.expect("request")
-}
-
-async fn json_of(response: Response, status: u16) -> Value {
-    let got = response.status().as_u16();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
 }
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {

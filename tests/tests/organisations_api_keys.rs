@@ -9,6 +9,7 @@ use shared::keys;
 use shared::repo::users::{self, UserRecord};
 use shared::table::{Index, Key, Query};
 use sundial_tests::identity::signed_up_owner_as;
+use sundial_tests::json_of;
 use sundial_tests::{ClockExt, TestApp, on_both_tables, problem};
 use uuid::Uuid;
 
@@ -27,13 +28,6 @@ async fn send(app: &TestApp, method: Method, path: &str, body: Option<&Value>, a
         req = req.json(body);
     }
     req.send().await.expect("request")
-}
-
-async fn json_of(response: Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    assert_eq!(actual, status, "unexpected status; body: {text}");
-    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") }
 }
 
 async fn code_of(response: Response, status: u16) -> String {

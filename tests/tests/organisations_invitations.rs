@@ -22,13 +22,6 @@ async fn send(app: &TestApp, method: Method, path: &str, body: Option<&Value>, t
     req.send().await.expect("request")
 }
 
-async fn json_of(response: Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    assert_eq!(actual, status, "unexpected status; body: {text}");
-    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") }
-}
-
 async fn code_of(response: Response, status: u16) -> String {
     let actual = response.status().as_u16();
     let body = problem(response).await;
@@ -69,6 +62,7 @@ async fn member(app: &TestApp, org: &Org, role: &str) -> (Uuid, String) {
 }
 
 use sundial_tests::ClockExt;
+use sundial_tests::json_of;
 
 async fn invite(app: &TestApp, org: &Org, email: &str, role: &str) -> Response {
     let path = format!("/v1/organisations/{}/invitations", org.id);

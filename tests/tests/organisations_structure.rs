@@ -7,6 +7,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::repo::users::{self, UserRecord};
 use shared::table::{Index, Key, Query, Update};
+use sundial_tests::json_of;
 use sundial_tests::{TestApp, on_both_tables, problem};
 use uuid::Uuid;
 
@@ -26,13 +27,6 @@ async fn send(
         req = req.header("If-Match", tag);
     }
     req.send().await.expect("request")
-}
-
-async fn json_of(response: Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    assert_eq!(actual, status, "unexpected status; body: {text}");
-    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") }
 }
 
 async fn code_of(response: Response, status: u16) -> String {

@@ -5,8 +5,9 @@
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use shared::table::{Condition, Key};
 use sundial_tests::identity::{signed_up_owner, signed_up_owner_as};
+use sundial_tests::json_of;
+use sundial_tests::reminders::{delivered, forget_watermark, run};
 use sundial_tests::{TestApp, on_both_tables};
 
 async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Response {
@@ -15,18 +16,6 @@ async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Opti
         req = req.json(&body);
     }
     req.send().await.expect("request")
-}
-
-async fn json_of(response: Response, status: u16) -> Value {
-    let got = response.status().as_u16();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
-}
-
-/// Runs the reminders as of `time`; returns the summary.
-async fn run(app: &TestApp, time: &str) -> Value {
-    json_of(app.post("/_dev/reminders/run", &json!({"time": time}), None).await, 200).await
 }
 
 async fn inbox(app: &TestApp, token: &str) -> Vec<Value> {
@@ -38,18 +27,6 @@ async fn create_event(app: &TestApp, token: &str, title: &str, start: &str, end:
     let body = json!({"title": title, "start": start, "end": end, "timeZone": "UTC",
                       "reminders": [{"minutesBefore": 10, "channels": channels}]});
     json_of(app.post("/v1/events", &body, Some(token)).await, 201).await
-}
-
-fn delivered(summary: &Value, channel: &str) -> u64 {
-    summary["delivered"][channel].as_u64().unwrap()
-}
-
-/// Forgets the watermark, as a freshly deployed function would start (its
-/// first run reads from a minute before now); spares a test the 1,440 empty
-/// minutes of a day.
-async fn forget_watermark(app: &TestApp) {
-    let key = Key::new(shared::keys::REMINDERS_WATERMARK_PK, shared::keys::REMINDERS_WATERMARK_SK);
-    app.state.table.delete(&key, Condition::Always).await.unwrap();
 }
 
 async fn a_reminder_lands_in_the_inbox_once_when_its_run_is_duplicated_or_retried(app: TestApp) {

@@ -6,8 +6,10 @@
 //! retried or duplicated run sends nothing twice), deletes the due item
 //! (which must still exist), checks the preference is still the one read,
 //! and stores the next day's item with the pointer naming it (on the
-//! pointer's version; a conflict is read again). The mail is sent after the
-//! commit, so at most once, like reminder mails. A digest whose user,
+//! pointer's version; a conflict is read again). The mail is rendered before
+//! that transaction and put in it as a pending send, sent right after the
+//! commit and retried by later runs if that fails, so at least once, like
+//! reminder mails (see the crate doc). A digest whose user,
 //! preference or location is gone, or whose notifications were turned off,
 //! is not current: it is deleted without a mail and nothing follows it.
 
@@ -18,12 +20,13 @@ use shared::AppState;
 use shared::mail::templates::{self, Recipient};
 use shared::repo::almanac::{self, AlmanacEvent, Location};
 use shared::repo::digests::{self, DigestPointer, DueDigest};
+use shared::repo::outbound::{Message, PendingSend, Purpose};
 use shared::repo::reminders::{self as due, DueKey};
 use shared::repo::{from_item, preferences, users};
 use shared::table::{Condition, Item, Key, TableError, WriteOp};
 use tokio::task::JoinSet;
 
-use super::{CONCURRENCY, LATE_AFTER_MINUTES};
+use super::{CONCURRENCY, Delivery, LATE_AFTER_MINUTES};
 
 /// What delivering digests came to.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +37,8 @@ pub struct DigestOutcome {
     pub late: u64,
     /// Skipped because an earlier run had delivered them.
     pub duplicate: u64,
+    /// Mails that failed (they stay pending and are retried).
+    pub send_failures: u64,
 }
 
 impl std::ops::AddAssign for DigestOutcome {
@@ -41,6 +46,7 @@ impl std::ops::AddAssign for DigestOutcome {
         self.sent += other.sent;
         self.late += other.late;
         self.duplicate += other.duplicate;
+        self.send_failures += other.send_failures;
     }
 }
 
@@ -120,6 +126,8 @@ pub async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: Item)
             drop_stale(state, &key, &digest, pointer.as_ref()).await?;
             return Ok(DigestOutcome::default());
         };
+        let days = settings.reminders.schedule.days();
+        let pending = render(state, now, &user, &location, days, late).await?;
         let mut ops = vec![
             due::delivery_put(&key, now),
             WriteOp::Delete { key: key.clone(), condition: Condition::Exists },
@@ -130,21 +138,25 @@ pub async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: Item)
             next.put()?,
         ];
         ops.extend(digests::pointer_write(user_id, pointer.as_ref(), Some(next.key().into()))?);
-        match table.transact_write(ops).await {
-            Ok(()) => {
-                let days = settings.reminders.schedule.days();
-                let sent = send(state, now, &user, &location, days, late).await?;
-                return Ok(DigestOutcome { sent: u64::from(sent), late: u64::from(sent && late), duplicate: 0 });
+        if let Some(pending) = &pending {
+            ops.push(pending.put()?);
+        }
+        match Delivery::of(table.transact_write(ops).await)? {
+            Delivery::Committed => {
+                let Some(held) = pending else { return Ok(DigestOutcome::default()) };
+                let sent = super::sends::attempt(state, now, held, false).await?;
+                return Ok(DigestOutcome {
+                    sent: sent.digests,
+                    late: if late { sent.digests } else { 0 },
+                    duplicate: 0,
+                    send_failures: sent.failures,
+                });
             }
-            // The marker exists: another run delivered it.
-            Err(TableError::ConditionFailed { index: Some(0) }) => {
-                return Ok(DigestOutcome { duplicate: 1, ..DigestOutcome::default() });
-            }
-            // The item is gone: delivered by another run, or replaced by a preference write.
-            Err(TableError::ConditionFailed { index: Some(1) }) => return Ok(DigestOutcome::default()),
+            Delivery::Duplicate => return Ok(DigestOutcome { duplicate: 1, ..DigestOutcome::default() }),
+            // Delivered by another run, or replaced by a preference write.
+            Delivery::Gone => return Ok(DigestOutcome::default()),
             // The preference or the pointer moved: read again.
-            Err(TableError::ConditionFailed { .. } | TableError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+            Delivery::Retry => continue,
         }
     }
     anyhow::bail!("the due digest {} kept conflicting", key.sk)
@@ -177,29 +189,24 @@ async fn events_by_date(
     }
 }
 
-/// Mails the digest after its delivery is recorded; `false` when there was
-/// nothing to list (no mail) or the mailer failed (logged).
-async fn send(
+/// The digest mail as a pending send of its delivery; `None` when there is
+/// nothing to list (no mail).
+async fn render(
     state: &AppState,
     now: DateTime<Utc>,
     user: &users::UserRecord,
     location: &Location,
     days: u64,
     late: bool,
-) -> anyhow::Result<bool> {
-    // "Today" for the reader: the location's local date as the mail is sent.
+) -> anyhow::Result<Option<PendingSend>> {
+    // "Today" for the reader: the location's local date as the digest is delivered.
     let today = digests::local_date(now, digests::zone(&location.time_zone));
     let events = events_by_date(state, location, today, days).await?;
     if events.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let to = Recipient { email: &user.email, first_name: &user.first_name };
     let mail = templates::almanac_digest(&state.app_url, to, &location.name, days, &events, late);
-    match state.mailer.send(&mail).await {
-        Ok(()) => Ok(true),
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), user = %user.id, "almanac digest mail failed");
-            Ok(false)
-        }
-    }
+    let lease_start = super::sends::lease_start(state, now);
+    Ok(Some(PendingSend::new(user.id, Purpose::Digest, None, Message::Email { mail }, now, lease_start)))
 }

@@ -6,13 +6,21 @@
 //! from the minute after its watermark up to now (at most 24 hours back, so
 //! an outage is caught up, late), and delivers each item in one transaction
 //! that puts its delivery marker (which must not exist: a retried or
-//! duplicated run sends nothing twice), the inbox notification, deletes the
-//! due item (which must still exist: an edit may have replaced it) and, for
-//! a series, stores the following occurrence's item. Email and push are
-//! sent after that transaction commits, so they are at most once: a crash
-//! between the commit and the send loses that mail or push rather than
-//! repeating it. The watermark advances bucket by bucket on a condition on
-//! its previous value.
+//! duplicated run delivers nothing twice), the inbox notification, deletes
+//! the due item (which must still exist: an edit may have replaced it), for
+//! a series stores the following occurrence's item, and puts a pending send
+//! (`shared::repo::outbound`) for the mail and for the push, holding the
+//! rendered message and the device tokens to reach. The watermark advances
+//! bucket by bucket on a condition on its previous value.
+//!
+//! Email and push are at least once: the run sends them right after the
+//! commit and deletes each pending send once it went out; a failed send (or
+//! a crash before it) leaves the pending send, and every run, after its
+//! buckets, retries the due ones (see [`sends`]) with backoff (1, 2, 4 …
+//! minutes, at most 30), a push only to the devices not reached yet. A
+//! message is sent twice only if the process dies between a successful send
+//! and deleting its pending send; one still failing after 24 hours is given
+//! up (logged at error level, counted as `abandoned`).
 //!
 //! The same buckets hold alarm firings (delivered like reminders, to the
 //! inbox and devices, each storing the next repeat) and almanac digests
@@ -24,12 +32,14 @@ use shared::AppState;
 use shared::keys;
 use shared::mail::templates::{self, Recipient};
 use shared::repo::events::{self, Channel};
+use shared::repo::outbound::{Message, PendingSend, Purpose};
 use shared::repo::reminders::{self as due, DueItem, DueKey, DueKind, NotificationRecord};
 use shared::repo::{from_item, to_item};
 use shared::table::{Condition, Index, Key, Query, SortKey, TableError, WriteOp};
 use tokio::task::JoinSet;
 
 pub mod digest;
+pub mod sends;
 
 /// Items delivered at the same time within a bucket.
 const CONCURRENCY: usize = 32;
@@ -58,7 +68,7 @@ pub struct Summary {
     pub time: DateTime<Utc>,
     /// Minute buckets read.
     pub buckets_read: u64,
-    /// Items delivered per channel.
+    /// Items delivered per channel (mail and push: sent this run, retries included).
     pub delivered: Delivered,
     /// Deliveries that were late (caught up after a gap).
     pub late: u64,
@@ -66,6 +76,12 @@ pub struct Summary {
     pub skipped_duplicates: u64,
     /// Almanac digest mails sent.
     pub digests: u64,
+    /// Mails and pushes sent on a retry (also counted in `delivered` and `digests`).
+    pub retried: u64,
+    /// Failed mail and push attempts (one per mail or device); they are retried.
+    pub send_failures: u64,
+    /// Pending mails and pushes given up after failing for a day.
+    pub abandoned: u64,
 }
 
 /// The watermark: the last minute bucket fully read.
@@ -112,6 +128,7 @@ struct Outcome {
     delivered: Delivered,
     late: u64,
     duplicate: u64,
+    send_failures: u64,
 }
 
 /// Runs once as of `now`.
@@ -131,6 +148,9 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
         late: 0,
         skipped_duplicates: 0,
         digests: 0,
+        retried: 0,
+        send_failures: 0,
+        abandoned: 0,
     };
     while bucket <= last {
         summary.buckets_read += 1;
@@ -166,16 +186,26 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
             summary.delivered.push += outcome.delivered.push;
             summary.late += outcome.late;
             summary.skipped_duplicates += outcome.duplicate;
+            summary.send_failures += outcome.send_failures;
         }
         let digested = digest::deliver_all(state, now, digests).await?;
         summary.digests += digested.sent;
         summary.late += digested.late;
         summary.skipped_duplicates += digested.duplicate;
+        summary.send_failures += digested.send_failures;
         if watermark.as_ref().is_none_or(|w| w.minute < bucket) {
             watermark = advance_watermark(state, watermark, bucket).await?;
         }
         bucket += Duration::minutes(1);
     }
+    // After the buckets, so this run's own sends (leased to it) are not yet due.
+    let retried = sends::retry_due(state, now).await?;
+    summary.delivered.email += retried.email;
+    summary.delivered.push += retried.push;
+    summary.digests += retried.digests;
+    summary.retried += retried.retried;
+    summary.send_failures += retried.failures;
+    summary.abandoned += retried.abandoned;
     tracing::info!(summary = %serde_json::to_string(&summary)?, "reminder run");
     Ok(summary)
 }
@@ -190,6 +220,32 @@ fn when(item: &DueItem) -> String {
     }
 }
 
+/// How a delivery transaction ended. Every delivery transaction (a due
+/// reminder, alarm firing or digest) starts with the delivery marker and the
+/// delete of the due item, so their conditions say what happened.
+enum Delivery {
+    /// Recorded: now send.
+    Committed,
+    /// The marker exists: another run delivered it.
+    Duplicate,
+    /// The due item no longer exists.
+    Gone,
+    /// Another condition failed (something read before moved): read again.
+    Retry,
+}
+
+impl Delivery {
+    fn of(result: Result<(), TableError>) -> anyhow::Result<Self> {
+        match result {
+            Ok(()) => Ok(Self::Committed),
+            Err(TableError::ConditionFailed { index: Some(0) }) => Ok(Self::Duplicate),
+            Err(TableError::ConditionFailed { index: Some(1) }) => Ok(Self::Gone),
+            Err(TableError::ConditionFailed { .. } | TableError::Conflict) => Ok(Self::Retry),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// Delivers one due item (see the module doc for the guarantees).
 async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) -> anyhow::Result<Outcome> {
     let late = now - item.fire_at > Duration::minutes(LATE_AFTER_MINUTES);
@@ -199,6 +255,7 @@ async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) 
         DueKind::Alarm if item.fire_at == item.occurrence_start => ("alarm", format!("{title} starts now.")),
         DueKind::Alarm => ("alarm", format!("{title} started {}. Mark it done or stop the alarm.", when(&item))),
     };
+    let pending = pending_sends(state, now, &item, &title, &body, late).await?;
     for _attempt in 0..4 {
         let mut ops =
             vec![due::delivery_put(&key, now), WriteOp::Delete { key: key.clone(), condition: Condition::Exists }];
@@ -240,39 +297,44 @@ async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) 
                 ops.push(op);
             }
         }
-        match state.table.transact_write(ops).await {
-            Ok(()) => return send(state, &item, &title, &body, late).await,
-            // The marker exists: another run delivered it.
-            Err(TableError::ConditionFailed { index: Some(0) }) => {
-                return Ok(Outcome { duplicate: 1, ..Outcome::default() });
-            }
-            // The item is gone: delivered and removed by another run, or replaced by an edit.
-            Err(TableError::ConditionFailed { index: Some(1) }) => return Ok(Outcome::default()),
+        for send in &pending {
+            ops.push(send.put()?);
+        }
+        match Delivery::of(state.table.transact_write(ops).await)? {
+            Delivery::Committed => return send(state, now, &item, pending, late).await,
+            Delivery::Duplicate => return Ok(Outcome { duplicate: 1, ..Outcome::default() }),
+            // Delivered and removed by another run, or replaced by an edit.
+            Delivery::Gone => return Ok(Outcome::default()),
             // The pointer moved (an edit or a concurrent run): read again.
-            Err(TableError::ConditionFailed { .. } | TableError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+            Delivery::Retry => continue,
         }
     }
     anyhow::bail!("the due item {} kept conflicting", key.sk)
 }
 
-/// The external channels, after the delivery is recorded (at most once).
-async fn send(state: &AppState, item: &DueItem, title: &str, body: &str, late: bool) -> anyhow::Result<Outcome> {
-    let mut outcome = Outcome { late: u64::from(late), ..Outcome::default() };
-    if item.channels.contains(&Channel::Inapp) {
-        outcome.delivered.inapp += 1;
-    }
+/// The pending sends of a delivery: the rendered mail and the push with
+/// the owner's devices as they are now.
+async fn pending_sends(
+    state: &AppState,
+    now: DateTime<Utc>,
+    item: &DueItem,
+    title: &str,
+    body: &str,
+    late: bool,
+) -> anyhow::Result<Vec<PendingSend>> {
+    let purpose = match item.kind {
+        DueKind::Reminder => Purpose::Reminder,
+        DueKind::Alarm => Purpose::Alarm,
+    };
+    let lease_start = sends::lease_start(state, now);
+    let mut pending = Vec::new();
     if item.channels.contains(&Channel::Email) {
         match shared::repo::users::get(state.table.as_ref(), item.owner_id).await? {
             Some(user) => {
                 let to = Recipient { email: &user.email, first_name: &user.first_name };
                 let mail = templates::event_reminder(&state.app_url, to, title, &when(item), late);
-                match state.mailer.send(&mail).await {
-                    Ok(()) => outcome.delivered.email += 1,
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), event = %item.event_id, "reminder mail failed")
-                    }
-                }
+                let message = Message::Email { mail };
+                pending.push(PendingSend::new(item.owner_id, purpose, Some(item.event_id), message, now, lease_start));
             }
             None => tracing::warn!(event = %item.event_id, "the owner of a reminded event no longer exists"),
         }
@@ -280,13 +342,40 @@ async fn send(state: &AppState, item: &DueItem, title: &str, body: &str, late: b
     if item.channels.contains(&Channel::Push) {
         let query = Query::new(Index::Primary, keys::user_pk(item.owner_id))
             .sort_key(SortKey::BeginsWith(keys::DEVICE_PREFIX.into()));
-        for device in state.table.query(&query).await?.items {
-            let Some(token) = device.get("token").and_then(|v| v.as_str()) else { continue };
-            match state.push.send(token, title, body).await {
-                Ok(()) => outcome.delivered.push += 1,
-                Err(e) => tracing::error!(error = %format!("{e:#}"), event = %item.event_id, "reminder push failed"),
-            }
+        let devices: Vec<String> = state
+            .table
+            .query(&query)
+            .await?
+            .items
+            .iter()
+            .filter_map(|device| device.get("token").and_then(|v| v.as_str()).map(String::from))
+            .collect();
+        if !devices.is_empty() {
+            let message = Message::Push { title: title.into(), body: body.into(), devices };
+            pending.push(PendingSend::new(item.owner_id, purpose, Some(item.event_id), message, now, lease_start));
         }
+    }
+    Ok(pending)
+}
+
+/// The external channels, right after the delivery is recorded; what fails
+/// stays pending for a later run (see the module doc).
+async fn send(
+    state: &AppState,
+    now: DateTime<Utc>,
+    item: &DueItem,
+    pending: Vec<PendingSend>,
+    late: bool,
+) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome { late: u64::from(late), ..Outcome::default() };
+    if item.channels.contains(&Channel::Inapp) {
+        outcome.delivered.inapp += 1;
+    }
+    for held in pending {
+        let sent = sends::attempt(state, now, held, false).await?;
+        outcome.delivered.email += sent.email;
+        outcome.delivered.push += sent.push;
+        outcome.send_failures += sent.failures;
     }
     Ok(outcome)
 }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod follows;
 pub mod invitations;
 pub mod organisations;
+pub mod outbound;
 pub mod personal_tokens;
 pub mod planners;
 pub mod preferences;

@@ -256,23 +256,36 @@ fn candidates<'a>(
     out
 }
 
-fn due_item(record: &EventRecord, c: &Candidate<'_>, index: usize) -> Option<DueItem> {
-    let reminder = c.reminders.get(index)?;
-    Some(DueItem {
-        kind: DueKind::Reminder,
+/// A due item of one occurrence firing at `fire_at`, with an alarm's
+/// reminder fields (index 0, no lead time, inbox and push); a reminder's
+/// item overrides those.
+fn occurrence_item(record: &EventRecord, c: &Candidate<'_>, kind: DueKind, fire_at: DateTime<Utc>) -> DueItem {
+    DueItem {
+        kind,
         event_id: record.id,
         owner_id: record.owner_id,
         recurring: record.is_recurring(),
         occurrence: compact(c.original_start, record.all_day),
         original_start: c.original_start,
         occurrence_start: c.start,
-        reminder_index: index,
-        minutes_before: reminder.minutes_before,
-        channels: reminder.channels.clone(),
+        reminder_index: 0,
+        minutes_before: 0,
+        channels: ALARM_CHANNELS.to_vec(),
         title: c.title.to_string(),
         time_zone: record.time_zone.clone(),
         all_day: record.all_day,
-        fire_at: c.start - Duration::minutes(i64::from(reminder.minutes_before)),
+        fire_at,
+    }
+}
+
+fn due_item(record: &EventRecord, c: &Candidate<'_>, index: usize) -> Option<DueItem> {
+    let reminder = c.reminders.get(index)?;
+    let fire_at = c.start - Duration::minutes(i64::from(reminder.minutes_before));
+    Some(DueItem {
+        reminder_index: index,
+        minutes_before: reminder.minutes_before,
+        channels: reminder.channels.clone(),
+        ..occurrence_item(record, c, DueKind::Reminder, fire_at)
     })
 }
 
@@ -296,22 +309,7 @@ fn next_alarm(record: &EventRecord, candidates: &[Candidate<'_>], after: DateTim
         .flat_map(|c| alarm_firings(c).into_iter().map(move |at| (c, at)))
         .filter(|(_, at)| *at > after)
         .min_by_key(|(c, at)| (*at, c.original_start))?;
-    Some(DueItem {
-        kind: DueKind::Alarm,
-        event_id: record.id,
-        owner_id: record.owner_id,
-        recurring: record.is_recurring(),
-        occurrence: compact(c.original_start, record.all_day),
-        original_start: c.original_start,
-        occurrence_start: c.start,
-        reminder_index: 0,
-        minutes_before: 0,
-        channels: ALARM_CHANNELS.to_vec(),
-        title: c.title.to_string(),
-        time_zone: record.time_zone.clone(),
-        all_day: record.all_day,
-        fire_at,
-    })
+    Some(occurrence_item(record, c, DueKind::Alarm, fire_at))
 }
 
 /// The due items of `record` as of `now`: for each of its reminders, the
@@ -498,13 +496,19 @@ pub fn notification_put(record: &NotificationRecord) -> anyhow::Result<WriteOp> 
     Ok(WriteOp::Put { item: to_item(record, key.pk, key.sk, "Notification")?, condition: Condition::NotExists })
 }
 
-/// The delivery marker of a due item: its put succeeds once only.
+/// How long a delivery marker is kept: a run catches up at most 24 hours,
+/// so no run can meet the item again after that.
+pub const DELIVERY_RETENTION: Duration = Duration::hours(48);
+
+/// The delivery marker of a due item: its put succeeds once only. It
+/// expires (table TTL) after [`DELIVERY_RETENTION`].
 pub fn delivery_put(due: &Key, delivered_at: DateTime<Utc>) -> WriteOp {
     let mut item = Item::new();
     item.insert("PK".into(), keys::delivery_pk(&due.pk, &due.sk).into());
     item.insert("SK".into(), keys::DELIVERY_SK.into());
     item.insert(keys::ENTITY_TYPE.into(), "ReminderDelivery".into());
     item.insert("deliveredAt".into(), keys::timestamp(delivered_at).into());
+    item.insert(crate::table::TTL.into(), (delivered_at + DELIVERY_RETENTION).timestamp().into());
     WriteOp::Put { item, condition: Condition::NotExists }
 }
 
@@ -662,6 +666,15 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].fire_at, items[1].fire_at);
         assert_ne!(items[0].key(), items[1].key());
+    }
+
+    #[test]
+    fn delivery_markers_expire_after_the_catch_up_window() {
+        let at = utc("2026-03-29T06:30:00Z");
+        let WriteOp::Put { item, condition } = delivery_put(&Key::new("DUE#x", "y"), at) else { panic!("a put") };
+        assert_eq!(condition, Condition::NotExists);
+        assert_eq!(item["ttl"], (at + Duration::hours(48)).timestamp());
+        assert!(DELIVERY_RETENTION > Duration::hours(24), "longer than a run ever looks back");
     }
 
     #[test]
