@@ -302,14 +302,22 @@ fn alarm_firings(c: &Candidate<'_>) -> Vec<DateTime<Utc>> {
     }
 }
 
-/// The first alarm firing of `record` strictly after `after`.
+/// The first alarm firing of `record` strictly after `after`. Candidates
+/// come ordered by start and no firing precedes its occurrence's start, so
+/// the search stops at the first occurrence starting after the best found.
 fn next_alarm(record: &EventRecord, candidates: &[Candidate<'_>], after: DateTime<Utc>) -> Option<DueItem> {
-    let (c, fire_at) = candidates
-        .iter()
-        .flat_map(|c| alarm_firings(c).into_iter().map(move |at| (c, at)))
-        .filter(|(_, at)| *at > after)
-        .min_by_key(|(c, at)| (*at, c.original_start))?;
-    Some(occurrence_item(record, c, DueKind::Alarm, fire_at))
+    let mut best: Option<(DateTime<Utc>, &Candidate<'_>)> = None;
+    for c in candidates {
+        if best.is_some_and(|(at, _)| c.start > at) {
+            break;
+        }
+        if let Some(at) = alarm_firings(c).into_iter().find(|at| *at > after)
+            && best.is_none_or(|(best_at, _)| at < best_at)
+        {
+            best = Some((at, c));
+        }
+    }
+    best.map(|(fire_at, c)| occurrence_item(record, c, DueKind::Alarm, fire_at))
 }
 
 /// The due items of `record` as of `now`: for each of its reminders, the
