@@ -286,6 +286,28 @@ async fn a_deleted_user_gets_no_digest_and_their_due_item_disappears(app: TestAp
     assert_eq!(due_items().await, 0, "the stale digest is gone");
 }
 
+async fn a_deactivated_user_gets_no_digest_until_activated_again(app: TestApp) {
+    let almanac = Almanac::new(&app).await;
+    let stockholm = almanac.location(&app, "Stockholm", "Europe/Stockholm").await;
+    almanac.event(&app, &stockholm, "Rama Navami", "2026-03-31").await;
+    let (org, _, owner) = signed_up_owner_as(&app, "Sunrise Care", "owner@example.com").await;
+    let body = json!({"email": "cy@example.com", "password": PASSWORD, "firstName": "Cy", "lastName": "Ek",
+                      "organisationId": org, "role": "member"});
+    let cy = json_of(app.post("/v1/users", &body, Some(&owner)).await, 201).await;
+    let cy = Uuid::parse_str(cy["id"].as_str().unwrap()).unwrap();
+    let cy_token = app.token_for(cy).await;
+    json_of(put_settings(&app, cy, &cy_token, settings(&stockholm, "3_DAYS", "09:00")).await, 201).await;
+    json_of(send(&app, Method::POST, &format!("/v1/users/{cy}/deactivate"), &owner, None).await, 200).await;
+
+    let summary = run(&app, "2026-03-29T07:00:00Z").await;
+    assert_eq!(digests(&summary), 0, "{summary}");
+    assert!(digest_mails(&app, "cy@example.com").is_empty());
+
+    json_of(send(&app, Method::POST, &format!("/v1/users/{cy}/activate"), &owner, None).await, 200).await;
+    assert_eq!(run_fresh(&app, "2026-03-30T07:00:00Z").await, 1, "activated: the next day's digest comes");
+    assert_eq!(digest_mails(&app, "cy@example.com").len(), 1);
+}
+
 async fn bad_almanac_settings_get_400_naming_every_field_and_store_nothing(app: TestApp) {
     let almanac = Almanac::new(&app).await;
     let stockholm = almanac.location(&app, "Stockholm", "Europe/Stockholm").await;
@@ -339,5 +361,6 @@ on_both_tables!(
     the_digest_keeps_its_local_time_across_the_stockholm_spring_forward_weekend,
     turning_notifications_off_or_deleting_the_settings_stops_the_digests,
     a_deleted_user_gets_no_digest_and_their_due_item_disappears,
+    a_deactivated_user_gets_no_digest_until_activated_again,
     bad_almanac_settings_get_400_naming_every_field_and_store_nothing,
 );

@@ -12,6 +12,8 @@
 //! reminder mails (see the crate doc). A digest whose user,
 //! preference or location is gone, or whose notifications were turned off,
 //! is not current: it is deleted without a mail and nothing follows it.
+//! A deactivated user's digests keep their schedule but send no mail until
+//! the user is activated again.
 
 use std::collections::BTreeMap;
 
@@ -127,7 +129,8 @@ pub async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: Item)
             return Ok(DigestOutcome::default());
         };
         let days = settings.reminders.schedule.days();
-        let pending = render(state, now, &user, &location, days, late).await?;
+        // A deactivated user keeps their schedule but gets no mail until activated again.
+        let pending = if user.deactivated { None } else { render(state, now, &user, &location, days, late).await? };
         let mut ops = vec![
             due::delivery_put(&key, now),
             WriteOp::Delete { key: key.clone(), condition: Condition::Exists },
