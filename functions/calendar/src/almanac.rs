@@ -14,7 +14,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, ToSchema};
@@ -129,28 +129,113 @@ pub struct AlmanacEventListParams {
     pub cursor: Option<String>,
 }
 
-/// What search needs of a subject or location.
-trait Named: DeserializeOwned {
+/// What search, replacement and deletion need of a subject or location
+/// (the two kinds differ only in their fields).
+trait Named: DeserializeOwned + Clone {
+    /// Its kind in keys and slug guards.
+    const KIND: &'static str;
+    /// Its noun in audit actions (`almanac_<noun>.updated`) and targets (`almanac-<noun>/<id>`).
+    const NOUN: &'static str;
     fn name(&self) -> &str;
     fn keywords(&self) -> &[String];
+    fn slug(&self) -> &str;
+    fn version(&self) -> i64;
+    /// The same item as changed at `now`: its next version.
+    fn changed(&self, now: DateTime<Utc>) -> Self;
+    /// The write storing it (`previous`: the version read).
+    fn put_op(&self, previous: Option<i64>) -> anyhow::Result<WriteOp>;
 }
 
 impl Named for Subject {
+    const KIND: &'static str = SUBJECT;
+    const NOUN: &'static str = "subject";
     fn name(&self) -> &str {
         &self.name
     }
     fn keywords(&self) -> &[String] {
         &self.keywords
+    }
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn changed(&self, now: DateTime<Utc>) -> Self {
+        Self { updated_at: now, version: self.version + 1, ..self.clone() }
+    }
+    fn put_op(&self, previous: Option<i64>) -> anyhow::Result<WriteOp> {
+        almanac::put_subject_op(self, previous)
     }
 }
 
 impl Named for Location {
+    const KIND: &'static str = LOCATION;
+    const NOUN: &'static str = "location";
     fn name(&self) -> &str {
         &self.name
     }
     fn keywords(&self) -> &[String] {
         &self.keywords
     }
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn changed(&self, now: DateTime<Utc>) -> Self {
+        Self { updated_at: now, version: self.version + 1, ..self.clone() }
+    }
+    fn put_op(&self, previous: Option<i64>) -> anyhow::Result<WriteOp> {
+        almanac::put_location_op(self, previous)
+    }
+}
+
+/// `PUT` of a subject or location (superadmin): `check` validates the body
+/// onto the item as changed now; the slug stays.
+async fn replace_named<T: Named>(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    if_match: &IfMatch,
+    id: Uuid,
+    slug: Option<&str>,
+    check: impl FnOnce(T, &mut Validator) -> Option<T>,
+) -> Result<(HeaderMap, Json<T>)> {
+    require_writer(state, principal).await?;
+    let current: T = load(state, principal, T::KIND, id).await?;
+    if_match.check(current.version())?;
+    let mut v = Validator::new();
+    same_slug(&mut v, slug, current.slug());
+    let replaced = check(current.changed(state.clock.now()), &mut v);
+    v.finish()?;
+    let replaced = replaced.ok_or_else(|| ApiError::invalid("body", "is invalid"))?;
+    let (action, target) = (format!("almanac_{}.updated", T::NOUN), format!("almanac-{}/{id}", T::NOUN));
+    let ops = vec![replaced.put_op(Some(current.version()))?, audit(principal, &action, target, meta, state)];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, if_match))?;
+    Ok((etag_headers(replaced.version()), Json(replaced)))
+}
+
+/// `DELETE` of a subject or location (superadmin), freeing its slug.
+async fn delete_named<T: Named>(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    if_match: &IfMatch,
+    id: Uuid,
+) -> Result<StatusCode> {
+    require_writer(state, principal).await?;
+    let current: T = load(state, principal, T::KIND, id).await?;
+    if_match.check(current.version())?;
+    let (action, target) = (format!("almanac_{}.deleted", T::NOUN), format!("almanac-{}/{id}", T::NOUN));
+    let ops = vec![
+        almanac::delete_op(T::KIND, id, current.version()),
+        almanac::release_slug_op(T::KIND, current.slug()),
+        audit(principal, &action, target, meta, state),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, if_match))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A failed write: a condition that no longer held means someone changed the
@@ -469,21 +554,10 @@ pub async fn put_almanac_subject(
     PathId(id): PathId,
     Json(body): Json<SubjectBody>,
 ) -> Result<(HeaderMap, Json<Subject>)> {
-    require_writer(&state, &principal).await?;
-    let current: Subject = load(&state, &principal, SUBJECT, id).await?;
-    if_match.check(current.version)?;
-    let mut v = Validator::new();
-    same_slug(&mut v, body.slug.as_deref(), &current.slug);
-    let base = Subject { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
-    let subject = checked_subject(&body, base, &mut v);
-    v.finish()?;
-    let subject = subject.ok_or_else(|| ApiError::invalid("body", "is invalid"))?;
-    let ops = vec![
-        almanac::put_subject_op(&subject, Some(current.version))?,
-        audit(&principal, "almanac_subject.updated", format!("almanac-subject/{id}"), &meta, &state),
-    ];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
-    Ok((etag_headers(subject.version), Json(subject)))
+    replace_named(&state, &principal, &meta, &if_match, id, body.slug.as_deref(), |base, v| {
+        checked_subject(&body, base, v)
+    })
+    .await
 }
 
 /// Deletes a subject and frees its slug (superadmin).
@@ -503,16 +577,7 @@ pub async fn delete_almanac_subject(
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
-    require_writer(&state, &principal).await?;
-    let current: Subject = load(&state, &principal, SUBJECT, id).await?;
-    if_match.check(current.version)?;
-    let ops = vec![
-        almanac::delete_op(SUBJECT, id, current.version),
-        almanac::release_slug_op(SUBJECT, &current.slug),
-        audit(&principal, "almanac_subject.deleted", format!("almanac-subject/{id}"), &meta, &state),
-    ];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
-    Ok(StatusCode::NO_CONTENT)
+    delete_named::<Subject>(&state, &principal, &meta, &if_match, id).await
 }
 
 // ---------------------------------------------------------------- locations
@@ -636,21 +701,10 @@ pub async fn put_almanac_location(
     PathId(id): PathId,
     Json(body): Json<LocationBody>,
 ) -> Result<(HeaderMap, Json<Location>)> {
-    require_writer(&state, &principal).await?;
-    let current: Location = load(&state, &principal, LOCATION, id).await?;
-    if_match.check(current.version)?;
-    let mut v = Validator::new();
-    same_slug(&mut v, body.slug.as_deref(), &current.slug);
-    let base = Location { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
-    let location = checked_location(&body, base, &mut v);
-    v.finish()?;
-    let location = location.ok_or_else(|| ApiError::invalid("body", "is invalid"))?;
-    let ops = vec![
-        almanac::put_location_op(&location, Some(current.version))?,
-        audit(&principal, "almanac_location.updated", format!("almanac-location/{id}"), &meta, &state),
-    ];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
-    Ok((etag_headers(location.version), Json(location)))
+    replace_named(&state, &principal, &meta, &if_match, id, body.slug.as_deref(), |base, v| {
+        checked_location(&body, base, v)
+    })
+    .await
 }
 
 /// Deletes a location and frees its slug (superadmin).
@@ -670,16 +724,7 @@ pub async fn delete_almanac_location(
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
-    require_writer(&state, &principal).await?;
-    let current: Location = load(&state, &principal, LOCATION, id).await?;
-    if_match.check(current.version)?;
-    let ops = vec![
-        almanac::delete_op(LOCATION, id, current.version),
-        almanac::release_slug_op(LOCATION, &current.slug),
-        audit(&principal, "almanac_location.deleted", format!("almanac-location/{id}"), &meta, &state),
-    ];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
-    Ok(StatusCode::NO_CONTENT)
+    delete_named::<Location>(&state, &principal, &meta, &if_match, id).await
 }
 
 // ---------------------------------------------------------------- events
