@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::crypto::{b64url, hmac_sha256};
 use crate::error::ApiError;
 use crate::repo::sessions::{self, SessionKind, SessionRecord};
-use crate::repo::{api_keys, personal_tokens};
+use crate::repo::{api_keys, organisations, personal_tokens, users};
 use crate::state::AppState;
 
 /// Issuer of every access token.
@@ -365,7 +365,20 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<Principal, ApiError
         return Err(ApiError::Unauthenticated);
     }
     // Revoking deletes the lookup item, so an unknown key is also a revoked one.
-    let record = api_keys::find_by_key(state.table.as_ref(), key).await?.ok_or(ApiError::Unauthenticated)?;
+    let table = state.table.as_ref();
+    let record = api_keys::find_by_key(table, key).await?.ok_or(ApiError::Unauthenticated)?;
+    if record.is_expired(state.clock.now()) {
+        return Err(ApiError::Unauthenticated);
+    }
+    // A key holds only while its creator still administers the organisation
+    // (or is a superadmin): demoting or removing them retires their keys.
+    let creator = record.creator().ok_or(ApiError::Unauthenticated)?;
+    let creator_admin = organisations::membership(table, record.organisation_id, creator)
+        .await?
+        .is_some_and(|m| m.role.is_admin() && !m.suspended);
+    if !creator_admin && !users::get(table, creator).await?.is_some_and(|u| u.is_superadmin()) {
+        return Err(ApiError::Unauthenticated);
+    }
     Ok(Principal {
         user_id: Uuid::nil(),
         session_id: String::new(),

@@ -7,9 +7,11 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::authz::OrgAccess;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::keys;
 use crate::repo::organisations::{self, Membership, OrganisationRecord};
+use crate::repo::users::{Person, Visibility};
 use crate::repo::{from_item, users};
 use crate::state::AppState;
 use crate::table::Key;
@@ -40,6 +42,37 @@ impl OrgContext {
     pub fn is_owner(&self) -> bool {
         matches!(self.access, OrgAccess::Superadmin | OrgAccess::Member(crate::domain::Role::Owner))
     }
+
+    /// How much of a member the caller sees in this organisation's lists:
+    /// owners, admins, API keys and superadmins everything; members and
+    /// planners the directory entry, with email and phone where the
+    /// organisation keeps a contact directory; guests the directory entry.
+    /// Everyone sees all of themself.
+    pub fn visibility_of(&self, principal: &Principal, user: Uuid) -> Visibility {
+        if self.access.is_admin() || user == principal.user_id {
+            return Visibility::Full;
+        }
+        match self.access {
+            OrgAccess::Member(Role::Guest) => Visibility::Directory,
+            _ if self.record.organisation.contact_directory => Visibility::Contacts,
+            _ => Visibility::Directory,
+        }
+    }
+
+    /// `users` (read together) as the caller may see them, in the order of
+    /// `ids`; `None` for an account that no longer exists.
+    pub async fn people(
+        &self,
+        state: &AppState,
+        principal: &Principal,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<Person>>, ApiError> {
+        let found = users::get_many(state.table.as_ref(), ids).await?;
+        Ok(ids
+            .iter()
+            .map(|id| found.iter().find(|u| u.id == *id).map(|u| u.person(self.visibility_of(principal, *id))))
+            .collect())
+    }
 }
 
 /// Reads the organisation, the caller's membership and the caller's user
@@ -69,7 +102,8 @@ pub async fn org_context_any(state: &AppState, principal: &Principal, org: Uuid)
     for item in items {
         match Key::of(&item) {
             Some(k) if k == org_key => record = Some(organisations::record_from_item(item)?),
-            Some(k) if k == member_key => membership = Some(from_item::<Membership>(item)?),
+            // A suspended membership gives no access.
+            Some(k) if k == member_key => membership = Some(from_item::<Membership>(item)?).filter(|m| !m.suspended),
             Some(k) if k == user_key => superadmin = from_item::<users::UserRecord>(item)?.is_superadmin(),
             _ => {}
         }

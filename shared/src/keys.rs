@@ -37,6 +37,7 @@
 //! | delivery marker  | `DELIVERY#<duePK>#<dueSK>` | `DELIVERY`    |                     |                 |
 //! | reminders watermark | `REMINDERS#WATERMARK` | `WATERMARK`     |                     |                 |
 //! | notification     | `USER#<userId>`       | `NOTIF#<createdAt>#<id>` |               |                 |
+//! | planner link     | `USER#<memberId>`     | `PLANNER#<plannerId>` | `PLANS#<plannerId>` | `USER#<memberId>` (GSI2 `ORGPLANS#<orgId>` / `<memberId>#<plannerId>`) |
 //! | push device      | `USER#<userId>`       | `DEVICE#<sha256 of token>` |             |                 |
 //! | pending send     | `OUTBOUND#<shard 0..3>` | `<createdAt>#<sendId>` |              |                 |
 //!
@@ -55,6 +56,8 @@
 //!   `CONTACT#` / `ATTACH#`; everything a user owns: Query PK `USER#<id>`.
 //! - what a user or organisation follows: Query GSI1 `FOLLOWS#<type>#<id>`.
 //! - the members a planner plans for: Query GSI1 `PLANS#<plannerId>`.
+//! - planner links made through an organisation (ended with the membership or the
+//!   organisation): Query GSI2 `ORGPLANS#<orgId>`.
 //! - the session of an access token, cookie or refresh token: GetItem
 //!   `USER#<userId>` / `SESSION#<sessionId>` (both ids travel in the credential;
 //!   its secret is checked against the hash on the item).
@@ -318,6 +321,10 @@ pub fn planner_sk(planner: Uuid) -> String {
 pub fn plans_gsi1pk(planner: Uuid) -> String {
     format!("PLANS#{planner}")
 }
+/// `ORGPLANS#<orgId>`: the planner links made through one organisation.
+pub fn org_plans_gsi2pk(org: Uuid) -> String {
+    format!("ORGPLANS#{org}")
+}
 
 /// Prefix of contact sort keys.
 pub const CONTACT_PREFIX: &str = "CONTACT#";
@@ -496,6 +503,7 @@ mod tests {
         assert_eq!(follows_gsi1pk("organisation", id), "FOLLOWS#organisation#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(planner_sk(id), "PLANNER#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(plans_gsi1pk(id), "PLANS#0190f3a8-0000-7000-8000-000000000001");
+        assert_eq!(org_plans_gsi2pk(id), "ORGPLANS#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(contact_sk(id), "CONTACT#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(attachment_sk(id), "ATTACH#0190f3a8-0000-7000-8000-000000000001");
         assert_eq!(session_sk(id), "SESSION#0190f3a8-0000-7000-8000-000000000001");

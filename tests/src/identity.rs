@@ -118,3 +118,44 @@ pub async fn session_token(app: &TestApp, user: Uuid) -> String {
     app.state.table.transact_write(vec![op]).await.expect("store session");
     app.state.tokens.issue(user, &session.id.to_string(), "*", now, now).expect("token")
 }
+
+/// A brand-new account that an owner or admin (`admin_token`) creates in
+/// `org` with `role` through `POST /v1/users` — the way a member joins
+/// without an invitation — with a session token: `(user id, token)`.
+pub async fn created_member(
+    app: &TestApp,
+    org: Uuid,
+    admin_token: &str,
+    first_name: &str,
+    role: &str,
+) -> (Uuid, String) {
+    let email = format!("{}@example.com", Uuid::now_v7().simple());
+    let body = serde_json::json!({
+        "email": email, "firstName": first_name, "lastName": "Tester", "organisationId": org, "role": role
+    });
+    let created = crate::json_of(app.post("/v1/users", &body, Some(admin_token)).await, 201).await;
+    let id = Uuid::parse_str(created["id"].as_str().expect("id")).expect("uuid");
+    (id, app.token_for(id).await)
+}
+
+/// `user` (signed in with `user_token`, mail `email`) joins `org` by their
+/// own act: an admin (`admin_token`) invites them with `role` and they
+/// accept the mailed link while signed in.
+pub async fn join_by_invitation(
+    app: &TestApp,
+    org: Uuid,
+    admin_token: &str,
+    email: &str,
+    user_token: &str,
+    role: &str,
+) {
+    let path = format!("/v1/organisations/{org}/invitations");
+    let invite = serde_json::json!({"email": email, "role": role});
+    crate::json_of(app.post(&path, &invite, Some(admin_token)).await, 201).await;
+    let mail = app.outbox.list(Some(email)).expect("outbox").into_iter().next().expect("an invitation mail");
+    let at = mail.text.find("token=").expect("a token link") + "token=".len();
+    let token: String =
+        mail.text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let accepted = app.post("/v1/invitations/accept", &serde_json::json!({"token": token}), Some(user_token)).await;
+    crate::json_of(accepted, 200).await;
+}

@@ -54,7 +54,7 @@ async fn member(app: &TestApp, org: Uuid, role: Role) -> (Uuid, String) {
     let email = Email::parse(&format!("m-{}@example.com", Uuid::now_v7().simple())).unwrap();
     let user = UserRecord::new(&email, "Mia", "Member", None, now);
     let mut ops = users::create_ops(&user).unwrap();
-    let membership = Membership { organisation_id: org, user_id: user.id, role, created_at: now, version: 1 };
+    let membership = Membership::new(org, user.id, role, now);
     ops.push(organisations::add_member_op(&membership).unwrap());
     app.state.table.transact_write(ops).await.unwrap();
     (user.id, app.token_for(user.id).await)
@@ -66,6 +66,7 @@ async fn link_planner(app: &TestApp, member: Uuid, planner: Uuid, calendar: Acce
         user_id: member,
         planner_id: planner,
         permissions: PlannerPermissions { calendar: Some(calendar), ..Default::default() },
+        organisation_id: None,
         created_at: now,
         updated_at: now,
         version: 1,

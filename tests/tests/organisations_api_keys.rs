@@ -6,11 +6,11 @@
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::keys;
-use shared::repo::users::{self, UserRecord};
+
 use shared::table::{Index, Key, Query};
 use sundial_tests::identity::signed_up_owner_as;
 use sundial_tests::json_of;
-use sundial_tests::{ClockExt, TestApp, on_both_tables, problem};
+use sundial_tests::{TestApp, on_both_tables, problem};
 use uuid::Uuid;
 
 enum Auth<'a> {
@@ -50,12 +50,7 @@ async fn new_org(app: &TestApp) -> Org {
 
 /// A user added to `org` with `role`, with a token.
 async fn member(app: &TestApp, org: &Org, role: &str) -> (Uuid, String) {
-    let email = shared::domain::Email::parse(&format!("{}@example.com", Uuid::now_v7().simple())).unwrap();
-    let user = UserRecord::new(&email, "Member", "Tester", None, app.clock.now_utc());
-    app.state.table.transact_write(users::create_ops(&user).unwrap()).await.unwrap();
-    let path = format!("/v1/organisations/{}/members/{}", org.id, user.id);
-    json_of(send(app, Method::PUT, &path, Some(&json!({"role": role})), Auth::Bearer(&org.token)).await, 201).await;
-    (user.id, app.token_for(user.id).await)
+    sundial_tests::identity::created_member(app, org.id, &org.token, "Member", role).await
 }
 
 /// Creates a key with `scopes`; returns the 201 body.

@@ -6,7 +6,7 @@
 use chrono::Duration;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use shared::repo::users::{self, UserRecord};
+
 use sundial_tests::identity::{PASSWORD, sign_in, signed_up_owner_as, try_sign_in};
 use sundial_tests::{TestApp, on_both_tables, problem};
 use uuid::Uuid;
@@ -53,15 +53,9 @@ fn fresh_email() -> String {
 
 /// A user added to `org` with `role` (no password), with a token.
 async fn member(app: &TestApp, org: &Org, role: &str) -> (Uuid, String) {
-    let email = shared::domain::Email::parse(&fresh_email()).unwrap();
-    let user = UserRecord::new(&email, "Member", "Tester", None, app.clock.as_ref().now_utc());
-    app.state.table.transact_write(users::create_ops(&user).unwrap()).await.unwrap();
-    let path = format!("/v1/organisations/{}/members/{}", org.id, user.id);
-    json_of(send(app, Method::PUT, &path, Some(&json!({"role": role})), Some(&org.token)).await, 201).await;
-    (user.id, app.token_for(user.id).await)
+    sundial_tests::identity::created_member(app, org.id, &org.token, "Member", role).await
 }
 
-use sundial_tests::ClockExt;
 use sundial_tests::json_of;
 
 async fn invite(app: &TestApp, org: &Org, email: &str, role: &str) -> Response {

@@ -7,7 +7,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::one_time::{self, Purpose};
 use shared::table::{Index, Query};
-use sundial_tests::{ClockExt, TestApp, on_both_tables, problem};
+use sundial_tests::{ClockExt, TestApp, bad_fields, json_of, on_both_tables, problem};
 use uuid::Uuid;
 
 const PASSWORD: &str = "correct horse battery";
@@ -212,8 +212,7 @@ async fn patch_changes_profile_fields_and_refuses_protected_ones(app: TestApp) {
     let (bo, bo_token) = member(&app, &owner, org, "member", "Bo", "Ek").await;
     let path = format!("/v1/users/{bo}");
     let patch = json!({"displayName": "Bosse", "phone": "+46 70 123 45 67", "locale": "sv-SE",
-                       "timeZone": "Europe/Stockholm", "bio": "Likes\nwalks", "designation": "Gardener",
-                       "departmentId": Uuid::now_v7(), "reportsTo": owner_id, "customFields": {"a": 1, "b": 2}});
+                       "timeZone": "Europe/Stockholm", "bio": "Likes\nwalks"});
 
     let response = send(&app, Method::PATCH, &path, &bo_token, Some(patch), Some("\"1\"")).await;
 
@@ -222,27 +221,41 @@ async fn patch_changes_profile_fields_and_refuses_protected_ones(app: TestApp) {
     let user: Value = response.json().await.unwrap();
     assert_eq!(user["timeZone"], "Europe/Stockholm");
     assert_eq!(user["displayName"], "Bosse");
-    assert_eq!(user["reportsTo"], owner_id.to_string());
     assert_eq!(user["version"], 2);
     let read: Value = app.get(&path, Some(&bo_token)).await.json().await.unwrap();
     assert_eq!(read, user, "what PATCH answered is what is stored");
 
+    // Admin-managed fields: owners and admins only, with ids of the organisation.
+    let dept_path = format!("/v1/organisations/{org}/departments");
+    let dept = json_of(app.post(&dept_path, &json!({"name": "Garden", "heads": [owner_id]}), Some(&owner)).await, 201)
+        .await["id"]
+        .clone();
+    let managed = json!({"designation": "Gardener", "departmentId": dept, "reportsTo": owner_id,
+                         "customFields": {"a": 1, "b": 2}});
+    let by_self = send(&app, Method::PATCH, &path, &bo_token, Some(managed.clone()), None).await;
+    assert_eq!(by_self.status(), 403, "a member does not set their own department or manager");
+    let user: Value = send(&app, Method::PATCH, &path, &owner, Some(managed), None).await.json().await.unwrap();
+    assert_eq!((user["designation"].as_str(), user["departmentId"].clone()), (Some("Gardener"), dept.clone()));
+    assert_eq!(user["reportsTo"], owner_id.to_string());
+    let foreign = json!({"departmentId": Uuid::now_v7(), "locationId": Uuid::now_v7(), "reportsTo": Uuid::now_v7()});
+    let response = send(&app, Method::PATCH, &path, &owner, Some(foreign), None).await;
+    assert_eq!(bad_fields(response).await, ["departmentId", "locationId", "reportsTo"]);
+
     // null clears, customFields merge, absent fields stay.
     let clear = json!({"phone": null, "customFields": {"a": null, "c": 3}});
-    let user: Value = send(&app, Method::PATCH, &path, &bo_token, Some(clear), None).await.json().await.unwrap();
+    let user: Value = send(&app, Method::PATCH, &path, &owner, Some(clear), None).await.json().await.unwrap();
     assert!(user["phone"].is_null());
     assert_eq!(user["customFields"], json!({"b": 2, "c": 3}));
     assert_eq!(user["bio"], "Likes\nwalks");
 
-    let bad = json!({"timeZone": "Mars/Olympus", "locale": "english!", "phone": "call me", "firstName": " ",
-                     "reportsTo": Uuid::now_v7()});
+    let bad = json!({"timeZone": "Mars/Olympus", "locale": "english!", "phone": "call me", "firstName": " "});
     let response = send(&app, Method::PATCH, &path, &bo_token, Some(bad), None).await;
     assert_eq!(response.status(), 400);
     let body = problem(response).await;
     let mut fields: Vec<&str> =
         body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     fields.sort();
-    assert_eq!(fields, ["firstName", "locale", "phone", "reportsTo", "timeZone"]);
+    assert_eq!(fields, ["firstName", "locale", "phone", "timeZone"]);
 
     for (field, value) in [
         ("email", json!("x@example.com")),
@@ -258,7 +271,7 @@ async fn patch_changes_profile_fields_and_refuses_protected_ones(app: TestApp) {
     let stale = send(&app, Method::PATCH, &path, &bo_token, Some(json!({"bio": "x"})), Some("\"1\"")).await;
     assert_eq!(stale.status(), 412);
     let read: Value = app.get(&path, Some(&bo_token)).await.json().await.unwrap();
-    assert_eq!(read["version"], 3, "failed changes changed nothing");
+    assert_eq!(read["version"], 4, "failed changes changed nothing");
     let me: Value = app.get("/v1/users/me", Some(&bo_token)).await.json().await.unwrap();
     assert_eq!(me["id"], bo.to_string());
 }
@@ -347,10 +360,15 @@ async fn who_may_touch_a_user_is_decided_by_relation_and_other_tenants_get_404(a
         &|r| if r.starts_with("GET") { if r.ends_with("/preferences/theme") { 404 } else { 200 } } else { 403 },
         "planner with profile read",
     );
-    // A planner without profile access: linked, so 403 on everything.
-    expect_all(route_statuses(&app, &calendar_only, target).await, &|_| 403, "planner without profile access");
-    // A colleague and another organisation's owner: the user does not exist for them.
-    expect_all(route_statuses(&app, &colleague, target).await, &|_| 404, "colleague");
+    // A planner without profile access: linked, so the directory entry and 403 on everything else.
+    let directory_only = |code: u16| move |r: &str| if r == "GET /v1/users/{id}" { 200 } else { code };
+    expect_all(route_statuses(&app, &calendar_only, target).await, &directory_only(403), "planner without profile");
+    // A colleague sees the directory entry; for them nothing else of the user exists.
+    expect_all(route_statuses(&app, &colleague, target).await, &directory_only(404), "colleague");
+    let entry = json_of(app.get(&format!("/v1/users/{target}"), Some(&colleague)).await, 200).await;
+    assert_eq!(entry["firstName"], "Tess");
+    assert!(entry.get("email").is_none() && entry.get("phone").is_none() && entry.get("customFields").is_none());
+    // Another organisation's owner: the user does not exist for them.
     expect_all(route_statuses(&app, &stranger, target).await, &|_| 404, "other tenant");
     for path in [
         format!("/v1/users/{target}/lock"),
@@ -503,7 +521,8 @@ async fn planner_links_need_a_planner_of_the_organisation_and_grant_their_areas(
     let (_, stranger_id, _) = organisation(&app, "Elsewhere").await;
     let link = format!("/v1/users/{bo}/planners/{pia}");
 
-    assert_eq!(app.get(&format!("/v1/users/{bo}"), Some(&pia_token)).await.status(), 404, "not linked yet");
+    let colleague = json_of(app.get(&format!("/v1/users/{bo}"), Some(&pia_token)).await, 200).await;
+    assert!(colleague.get("email").is_none() && colleague.get("bio").is_none(), "not linked yet: the directory entry");
     let body = json!({"permissions": {"profile": "write", "calendar": "read"}});
     let response = send(&app, Method::PUT, &link, &bo_token, Some(body), None).await;
     assert_eq!(response.status(), 201, "a member chooses their planners");
@@ -555,7 +574,8 @@ async fn planner_links_need_a_planner_of_the_organisation_and_grant_their_areas(
 
     // The planner steps down.
     assert_eq!(send(&app, Method::DELETE, &link, &pia_token, None, None).await.status(), 204);
-    assert_eq!(app.get(&format!("/v1/users/{bo}"), Some(&pia_token)).await.status(), 404);
+    let colleague = json_of(app.get(&format!("/v1/users/{bo}"), Some(&pia_token)).await, 200).await;
+    assert!(colleague.get("email").is_none(), "back to the directory entry");
 }
 
 async fn contacts_are_created_replaced_listed_and_deleted(app: TestApp) {

@@ -49,6 +49,14 @@ pub const MAX_WINDOW_DAYS: i64 = 366;
 pub struct CreateEvent {
     /// Whose calendar (default: the caller).
     pub owner_id: Option<Uuid>,
+    /// The organisation the event belongs to: one of the owner's that the
+    /// caller plans in. Default: the caller's organisation when an
+    /// administrator or planner creates it, none (personal) when the owner
+    /// does. Administrators see only their organisation's events of a
+    /// member (and the personal ones when they administer every
+    /// organisation of the member).
+    #[serde(default)]
+    pub organisation_id: Option<Uuid>,
     /// Title (1–200 characters).
     pub title: String,
     /// Description (≤ 5000 characters).
@@ -141,6 +149,8 @@ pub struct EventView {
     pub original_start: Option<String>,
     /// Whose calendar.
     pub owner_id: Uuid,
+    /// The organisation it belongs to (`null`: the owner's personal event).
+    pub organisation_id: Option<Uuid>,
     /// Title.
     pub title: String,
     /// Description.
@@ -365,6 +375,7 @@ fn view(
         recurring_event_id: None,
         original_start: None,
         owner_id: record.owner_id,
+        organisation_id: record.organisation_id,
         title: details.title.clone(),
         description: details.description.clone(),
         start: fmt_time(start, record.all_day),
@@ -589,7 +600,9 @@ async fn load(state: &AppState, principal: &Principal, raw_id: &str, write: bool
     let owner = repo::owner_of(table, id).await?.ok_or(ApiError::NotFound)?;
     let record = repo::get(table, owner, id).await?.ok_or(ApiError::NotFound)?;
     let access = match calendar_access(state, principal, owner, write).await {
-        Ok(access) => Some(access),
+        Ok(access) if access.sees(record.organisation_id) => Some(access),
+        Ok(_) if record.details.attendee_ids.contains(&principal.user_id) && !write => None,
+        Ok(_) => return Err(ApiError::NotFound),
         // Attendees see the events they attend, and change nothing.
         Err(ApiError::NotFound) if record.details.attendee_ids.contains(&principal.user_id) => {
             if write {
@@ -702,14 +715,17 @@ pub async fn create_event(
             recurrence: &body.recurrence,
         },
     );
-    let (Some(details), Some(times)) = (details, times) else { return Err(v.into_error()) };
+    let organisation = v.field("organisationId", access.organisation_for_new(body.organisation_id));
+    let (Some(details), Some(times), Some(organisation)) = (details, times, organisation) else {
+        return Err(v.into_error());
+    };
     check_attendees(&state, &access, &details.attendee_ids).await?;
 
     let now = state.clock.now();
     let record = EventRecord {
         id: shared::domain::new_id(),
         owner_id: owner,
-        organisation_id: access.audit_organisation(),
+        organisation_id: organisation,
         details,
         start: times.start,
         end: times.end,
@@ -728,7 +744,7 @@ pub async fn create_event(
     let change = EventChange {
         puts: vec![EventPut { record: record.clone(), previous: None }],
         audit: vec![audit(
-            access.audit_organisation(),
+            organisation.or(access.audit_organisation()),
             &principal,
             "event.created",
             &record.id.to_string(),
@@ -773,10 +789,12 @@ pub async fn list_events(
         return Err(ApiError::invalid("to", "a window spans at most 366 days"));
     }
     let owner = params.owner_id.unwrap_or(principal.user_id);
-    calendar_access(&state, &principal, owner, false).await?;
+    let access = calendar_access(&state, &principal, owner, false).await?;
 
     let table = state.table.as_ref();
     let mut calendar = repo::calendar(table, owner).await?;
+    // Only the events of organisations the caller sees the owner through.
+    calendar.events.retain(|e| access.sees(e.organisation_id));
     if owner == principal.user_id {
         for (other, id) in repo::attended(table, owner).await? {
             let attended = repo::series(table, other, id).await?;

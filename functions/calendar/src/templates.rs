@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
-use shared::authz::{Area, org_access, user_access};
+use shared::authz::{Area, UserAccess, org_access, user_access};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId, Query};
 use shared::pagination::{PageRequest, query_page};
@@ -100,6 +100,7 @@ async fn authorise(state: &AppState, principal: &Principal, owner: &Owner, write
         Owner::User(user) => {
             let access = user_access(state, principal, *user).await?;
             access.require(Area::Calendar, write)?;
+            personal(&access)?;
             Ok(access.audit_organisation())
         }
         Owner::Organisation(org) => {
@@ -109,6 +110,18 @@ async fn authorise(state: &AppState, principal: &Principal, owner: &Owner, write
             }
             Ok(Some(*org))
         }
+    }
+}
+
+/// A member's own templates are personal data: an administrator who does
+/// not administer every organisation of the member does not reach them.
+fn personal(access: &UserAccess) -> Result<()> {
+    if access.sees(None) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "The user also belongs to an organisation you do not administer: their own templates are theirs.".into(),
+        ))
     }
 }
 
@@ -379,6 +392,7 @@ pub async fn import_event_templates(
     principal.require("calendar", true)?;
     let access = user_access(&state, &principal, user).await?;
     access.require(Area::Calendar, true)?;
+    personal(&access)?;
     if body.template_ids.is_empty() || body.template_ids.len() > 25 {
         return Err(ApiError::invalid("templateIds", "give 1–25 template ids"));
     }

@@ -3,7 +3,9 @@
 //! for the organisation (see `shared::auth`). The secret is shown once, in
 //! the creation response, which is marked `no-store` so neither caches nor
 //! the idempotency layer keep it; only its hash is stored. Deleting a key
-//! removes its lookup item, so it stops working at once.
+//! removes its lookup item, so it stops working at once. A key also stops
+//! at its optional `expiresAt`, and as soon as its creator no longer
+//! administers the organisation (checked on every request).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -43,6 +45,9 @@ pub struct NewApiKey {
     pub name: String,
     /// Scopes such as `users:read` (areas: users, organisations, calendar, notifications; never auth).
     pub scopes: Vec<String>,
+    /// When the key stops working (RFC 3339, in the future); absent: never.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A created API key, with its secret (shown only here).
@@ -59,6 +64,8 @@ pub struct CreatedApiKey {
     pub created_by: String,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// When it stops working (`null`: never).
+    pub expires_at: Option<DateTime<Utc>>,
     /// Version (also the ETag).
     pub version: i64,
     /// The secret (`sdl_key_...`): shown once, store it now.
@@ -128,11 +135,14 @@ pub async fn create_api_key(
     let mut v = Validator::new();
     let name = v.field("name", KeyName::parse(&body.name));
     let scopes = parse_scopes(&mut v, &body.scopes);
+    let now = state.clock.now();
+    if body.expires_at.is_some_and(|at| at <= now) {
+        v.error("expiresAt", "must be in the future");
+    }
     let Some(name) = name else { return Err(v.into_error()) };
     v.finish()?;
 
-    let now = state.clock.now();
-    let (record, key) = ApiKeyRecord::new(org, name.as_str(), scopes, principal.actor(), now);
+    let (record, key) = ApiKeyRecord::new(org, name.as_str(), scopes, principal.actor(), body.expires_at, now);
     let mut ops = api_keys::create_ops(&record)?;
     ops.push(
         AuditEntry::new(Some(org), principal.actor(), "api_key.created", format!("api_key/{}", record.id), now, &meta)
@@ -153,6 +163,7 @@ pub async fn create_api_key(
         scopes: view.scopes,
         created_by: view.created_by,
         created_at: view.created_at,
+        expires_at: view.expires_at,
         version: view.version,
         key,
     };

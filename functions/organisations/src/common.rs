@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use shared::ApiError;
 use shared::error::Problem;
-use shared::repo::users::{self, User};
+use shared::repo::users::Person;
 use shared::table::{Table, TableError};
 
 /// Problems any organisation route can answer.
@@ -81,14 +81,9 @@ pub struct UserEntry {
     pub user_id: Uuid,
     /// Since when they hold this place.
     pub created_at: DateTime<Utc>,
-    /// Their public profile (absent if the account no longer exists).
-    pub user: Option<User>,
-}
-
-/// Loads the public profiles of `ids` with batch gets, in the order given.
-pub async fn profiles(table: &dyn Table, ids: &[Uuid]) -> Result<Vec<Option<User>>, ApiError> {
-    let found = users::get_many(table, ids).await?;
-    Ok(ids.iter().map(|id| found.iter().find(|u| u.id == *id).map(|u| u.view())).collect())
+    /// As much of the user as the caller may see (absent if the account no
+    /// longer exists).
+    pub user: Option<Person>,
 }
 
 /// Reads a list of user ids from `add`/`remove`, rejecting duplicates and

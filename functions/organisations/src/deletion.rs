@@ -6,7 +6,7 @@
 //!    concurrent renames are honoured) and leaves the `ORGS` index. From then
 //!    on every route of the organisation answers 404, and no new structure
 //!    can be attached to it.
-//! 2. **Memberships first**, in batches of at most 12 memberships per
+//! 2. **Planner links** made through the organisation, then **memberships**, in batches of at most 12 memberships per
 //!    transaction (each with, for a user who belongs to no other
 //!    organisation, the update deactivating them: at most 24 writes), so
 //!    members lose access, in every group, as early as possible. Sessions of
@@ -29,7 +29,7 @@ use uuid::Uuid;
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::keys;
 use shared::repo::organisations::{self, Membership};
-use shared::repo::{from_item, sessions, users};
+use shared::repo::{from_item, planners, sessions, users};
 use shared::table::{Condition, Index, Item, Key, Query, SortKey, Table, Update, WriteOp};
 use shared::{ApiError, AppState};
 
@@ -68,7 +68,22 @@ pub async fn purge(state: &AppState, org: Uuid, actor: &str, meta: &RequestMeta)
     let table = state.table.as_ref();
     let mut batches = 0;
 
-    // 2. Memberships.
+    // 2a. Planner links made through the organisation end before the
+    //     memberships they rest on.
+    loop {
+        if batches >= MAX_BATCHES {
+            return Ok(Progress::More);
+        }
+        let page = table.query(&planners::organisation_query(org).limit(BATCH as u32)).await?;
+        if page.items.is_empty() {
+            break;
+        }
+        let ops = planners::decode(page.items)?.iter().map(planners::delete_op).collect();
+        table.transact_write(ops).await?;
+        batches += 1;
+    }
+
+    // 2b. Memberships.
     let mut after: Option<Item> = None;
     loop {
         if batches >= MAX_BATCHES {

@@ -476,7 +476,7 @@ fn acceptance(
     meta: &RequestMeta,
 ) -> Result<()> {
     let org = record.organisation_id;
-    let membership = Membership { organisation_id: org, user_id: user, role: record.role, created_at: now, version: 1 };
+    let membership = Membership::new(org, user, record.role, now);
     tx.push(organisations::add_member_op(&membership)?, Failure::Conflict(ALREADY_MEMBER));
     tx.push(invitations::close_op(record, InvitationStatus::Accepted, Some(user), now), Failure::NotFound);
     tx.push(invitations::spend_token_op(hash), Failure::NotFound);

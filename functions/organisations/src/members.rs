@@ -19,29 +19,30 @@ use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
+use shared::authz::OrgAccess;
 use shared::authz_org::{OrgContext, org_context};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::Role;
 use shared::extract::{Json, PathId, Query};
 use shared::keys;
 use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::repo::from_item;
 use shared::repo::organisations::{self, Membership};
+use shared::repo::planners;
 use shared::repo::structure::{self, Kind, Relation, RelationRecord};
-use shared::repo::{
-    from_item,
-    users::{self, User},
-};
+use shared::repo::users::{self, Person};
 use shared::table::{Condition, Index, Key, SortKey, WriteOp};
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, profiles};
+use crate::common::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems};
 
 /// Counter changes of one unit.
 type Deltas = Vec<(Relation, i64)>;
 
 const LAST_OWNER: &str = "An organisation keeps at least one owner.";
 
-/// A member as listed: the membership with the user's public profile.
+/// A member as listed: the membership with as much of the user as the
+/// caller may see (colleagues: the directory entry; owners and admins: all).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Member {
@@ -49,17 +50,26 @@ pub struct Member {
     pub user_id: Uuid,
     /// Their role in the organisation.
     pub role: Role,
+    /// Suspended in this organisation by one of its administrators.
+    pub suspended: bool,
     /// Member since.
     pub created_at: DateTime<Utc>,
     /// Version of the membership (also the ETag).
     pub version: i64,
-    /// Their public profile (absent if the account no longer exists).
-    pub user: Option<User>,
+    /// The user (absent if the account no longer exists).
+    pub user: Option<Person>,
 }
 
 impl Member {
-    fn of(m: Membership, user: Option<User>) -> Self {
-        Self { user_id: m.user_id, role: m.role, created_at: m.created_at, version: m.version, user }
+    fn of(m: Membership, user: Option<Person>) -> Self {
+        Self {
+            user_id: m.user_id,
+            role: m.role,
+            suspended: m.suspended,
+            created_at: m.created_at,
+            version: m.version,
+            user,
+        }
     }
 }
 
@@ -93,7 +103,7 @@ pub async fn list_members(
     Query(params): Query<MemberListParams>,
 ) -> Result<Json<ListResponse<Member>>> {
     principal.require("organisations", false)?;
-    org_context(&state, &principal, org).await?;
+    let context = org_context(&state, &principal, org).await?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let (query, list) = match params.role {
         Some(role) => (
@@ -109,7 +119,7 @@ pub async fn list_members(
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
     let memberships = items.into_iter().map(from_item::<Membership>).collect::<anyhow::Result<Vec<_>>>()?;
     let ids: Vec<Uuid> = memberships.iter().map(|m| m.user_id).collect();
-    let users = profiles(state.table.as_ref(), &ids).await?;
+    let users = context.people(&state, &principal, &ids).await?;
     let items = memberships.into_iter().zip(users).map(|(m, u)| Member::of(m, u)).collect();
     Ok(Json(ListResponse { items, next_cursor }))
 }
@@ -171,8 +181,11 @@ fn remove_relations(tx: &mut Tx, org: Uuid, relations: &[RelationRecord]) {
     }
 }
 
-/// Adds a member or changes their role (owners and admins; only owners
-/// make owners).
+/// Changes the role of a member (owners and admins; only owners make,
+/// change or remove owners). Nobody joins an organisation this way: members
+/// join by accepting an invitation, signing up, or being created as a new
+/// account (`POST /v1/users`), so a user who is not a member is 404 here.
+/// Only a platform superadmin may add an existing account directly.
 #[utoipa::path(
     put,
     path = "/v1/organisations/{id}/members/{userId}",
@@ -185,8 +198,8 @@ fn remove_relations(tx: &mut Tx, org: Uuid, relations: &[RelationRecord]) {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Member, description = "Role changed", headers(("ETag" = String, description = "The membership version"))),
-        (status = 201, body = Member, description = "Member added", headers(("ETag" = String, description = "The membership version"))),
+        (status = 200, body = Membership, description = "Role changed", headers(("ETag" = String, description = "The membership version"))),
+        (status = 201, body = Membership, description = "Member added (superadmins only)", headers(("ETag" = String, description = "The membership version"))),
         Problems, WriteProblems
     )
 )]
@@ -198,22 +211,25 @@ pub async fn put_member(
     if_match: IfMatch,
     PathIds(org, user_id): PathIds,
     Json(body): Json<PutMemberRequest>,
-) -> Result<(StatusCode, HeaderMap, Json<Member>)> {
+) -> Result<(StatusCode, HeaderMap, Json<Membership>)> {
     principal.require("organisations", true)?;
     let context = org_context(&state, &principal, org).await?;
     context.require_admin()?;
     let table = state.table.as_ref();
-    let user = users::get(table, user_id).await?.ok_or(ApiError::NotFound)?;
     let current = organisations::membership(table, org, user_id).await?;
-    require_owner_for(&context, current.as_ref().map(|m| m.role), Some(body.role))?;
     let now = state.clock.now();
     let mut tx = Tx::new();
 
     let Some(current) = current else {
+        // Membership is by consent; a superadmin's direct add is the one exception.
+        if context.access != OrgAccess::Superadmin {
+            return Err(ApiError::NotFound);
+        }
+        users::get(table, user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::NotFound)?;
         if if_match != IfMatch::Absent {
             return Err(ApiError::PreconditionFailed);
         }
-        let membership = Membership { organisation_id: org, user_id, role: body.role, created_at: now, version: 1 };
+        let membership = Membership::new(org, user_id, body.role, now);
         tx.push(
             organisations::add_member_op(&membership)?,
             Failure::Conflict("They became a member concurrently; retry."),
@@ -224,13 +240,19 @@ pub async fn put_member(
             Failure::Conflict(CHANGED_CONCURRENTLY),
         );
         tx.commit(table).await?;
-        let version = membership.version;
-        return Ok((StatusCode::CREATED, etag_headers(version), Json(Member::of(membership, Some(user.view())))));
+        return Ok((StatusCode::CREATED, etag_headers(membership.version), Json(membership)));
     };
+    require_owner_for(&context, Some(current.role), Some(body.role))?;
+    if user_id != principal.user_id
+        && users::get(table, user_id).await?.is_some_and(|u| u.is_superadmin())
+        && context.access != OrgAccess::Superadmin
+    {
+        return Err(ApiError::Forbidden("Only a superadmin may act on a superadmin.".into()));
+    }
 
     if_match.check(current.version)?;
     if current.role == body.role {
-        return Ok((StatusCode::OK, etag_headers(current.version), Json(Member::of(current, Some(user.view())))));
+        return Ok((StatusCode::OK, etag_headers(current.version), Json(current)));
     }
     tx.push(organisations::change_role_op(&current, body.role), Failure::Precondition);
     if current.role == Role::Owner {
@@ -251,7 +273,7 @@ pub async fn put_member(
     );
     tx.commit(table).await?;
     let changed = Membership { role: body.role, version: current.version + 1, ..current };
-    Ok((StatusCode::OK, etag_headers(changed.version), Json(Member::of(changed, Some(user.view())))))
+    Ok((StatusCode::OK, etag_headers(changed.version), Json(changed)))
 }
 
 /// Removes a member with their unit places and personal links (owners and
@@ -297,6 +319,10 @@ pub async fn delete_member(
     }
     let relations = structure::relations_of_user(table, org, user_id).await?;
     remove_relations(&mut tx, org, &relations);
+    // Planner links made through this organisation end with the membership.
+    for link in planners::links_through(table, org, user_id).await? {
+        tx.push(planners::delete_op(&link), Failure::Conflict(CHANGED_CONCURRENTLY));
+    }
     let links = shared::table::Query::new(Index::Gsi2, keys::links_gsi2pk(org, &crate::links::user_scope(user_id)));
     for item in structure::query_all(table, links).await? {
         if let Some(key) = Key::of(&item) {

@@ -118,8 +118,7 @@ pub async fn create_public_organisation(
     let now = state.clock.now();
     let org = Organisation::new(org_name.as_str(), now);
     let user = UserRecord::new(&email, first_name.as_str(), last_name.as_str(), Some(&hash), now);
-    let membership =
-        Membership { organisation_id: org.id, user_id: user.id, role: Role::Owner, created_at: now, version: 1 };
+    let membership = Membership::new(org.id, user.id, Role::Owner, now);
     let actor = format!("user:{}", user.id);
 
     let mut ops: Vec<WriteOp> = vec![organisations::create_op(&org)?];
@@ -241,8 +240,7 @@ pub async fn create_organisation(
         .write(),
     );
     if let Some(owner) = &owner {
-        let membership =
-            Membership { organisation_id: org.id, user_id: owner.id, role: Role::Owner, created_at: now, version: 1 };
+        let membership = Membership::new(org.id, owner.id, Role::Owner, now);
         ops.push(organisations::add_member_op(&membership)?);
         ops.push(
             AuditEntry::new(Some(org.id), principal.actor(), "member.added", format!("user/{}", owner.id), now, &meta)
@@ -285,9 +283,12 @@ pub async fn list_organisations(
 pub struct UpdateOrganisationRequest {
     /// New display name (1–200 characters).
     pub name: Option<String>,
+    /// Keep a contact directory: members (not guests) also see colleagues'
+    /// email and phone.
+    pub contact_directory: Option<bool>,
 }
 
-/// Renames an organisation (owners and admins).
+/// Renames an organisation or changes its settings (owners and admins).
 #[utoipa::path(
     patch,
     path = "/v1/organisations/{id}",
@@ -326,6 +327,10 @@ pub async fn update_organisation(
     if let Some(name) = &name {
         update = update.set("name", name.as_str());
         org.name = name.as_str().to_string();
+    }
+    if let Some(directory) = body.contact_directory {
+        update = update.set("contactDirectory", directory);
+        org.contact_directory = directory;
     }
     let audit =
         AuditEntry::new(Some(id), principal.actor(), "organisation.updated", format!("organisation/{id}"), now, &meta);

@@ -35,7 +35,7 @@ use shared::{ApiError, AppState, Result};
 
 use crate::common::{
     CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, UserEntry, WriteProblems, check_change,
-    created_headers, profiles,
+    created_headers,
 };
 
 type UnitName = BoundedText<200>;
@@ -423,7 +423,7 @@ pub async fn list_relation(
     relation: Relation,
     params: ListParams,
 ) -> Result<Json<ListResponse<UserEntry>>> {
-    read_context(state, principal, org).await?;
+    let context = read_context(state, principal, org).await?;
     live_unit(state, org, kind, id).await?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let query = shared::table::Query::new(Index::Primary, keys::org_pk(org))
@@ -432,7 +432,7 @@ pub async fn list_relation(
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
     let records = items.into_iter().map(from_item::<RelationRecord>).collect::<anyhow::Result<Vec<_>>>()?;
     let ids: Vec<Uuid> = records.iter().map(|r| r.user_id).collect();
-    let users = profiles(state.table.as_ref(), &ids).await?;
+    let users = context.people(state, principal, &ids).await?;
     let items = records
         .into_iter()
         .zip(users)

@@ -31,7 +31,9 @@ async fn check_allowed(state: &AppState, principal: &Principal, access: &UserAcc
         Relation::Planner(_) => {
             return Err(ApiError::Forbidden("Planners cannot delete the users they plan for.".into()));
         }
+        Relation::Colleague(_) => return Err(ApiError::NotFound),
         Relation::OrgAdmin { .. } => {
+            access.require_may_act_on()?;
             for membership in &access.memberships {
                 let mine = organisations::membership(table, membership.organisation_id, principal.user_id).await?;
                 match mine.map(|m| m.role) {

@@ -57,8 +57,11 @@ async fn check_follower(
         FollowerType::User => {
             if body.follower_id != principal.user_id {
                 // Acting for another user: only who administers that user.
+                // Acting for another user: only who administers that user, and
+                // their follows are personal (an admin of every organisation of theirs).
                 let follower = user_access(state, principal, body.follower_id).await?;
                 follower.require_admin()?;
+                follower.require(Area::Profile, true)?;
             }
             for org in &target_orgs {
                 if organisations::membership(table, *org, body.follower_id).await?.is_some() {

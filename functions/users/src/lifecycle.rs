@@ -1,6 +1,11 @@
 //! Lock, unlock, deactivate and activate a user (seed 001): administrator
-//! actions. Locking and deactivating also end every session of the user, so
-//! a locked account stops working at once, not when its tokens expire.
+//! actions. On the account they need a superadmin or an administrator of
+//! every organisation the user belongs to; locking and deactivating then
+//! also end every session of the user, so a locked account stops working
+//! at once, not when its tokens expire. An administrator of only some of
+//! the user's organisations suspends (lock, deactivate) or reinstates
+//! (unlock, activate) the user's membership in those organisations
+//! instead: the account, and the user's other organisations, are not theirs.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -8,14 +13,15 @@ use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
-use shared::authz::Area;
+use shared::authz::{UserAccess, user_access};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId};
+use shared::repo::organisations;
 use shared::repo::users::User;
 use shared::table::{Condition, Key, TableError, Update, WriteOp};
 use shared::{ApiError, AppState, Result, keys};
 
-use crate::common::{Problems, WriteProblems, access};
+use crate::common::{Problems, WriteProblems};
 
 #[derive(Clone, Copy)]
 enum Action {
@@ -33,10 +39,18 @@ async fn apply(
     id: Uuid,
     action: Action,
 ) -> Result<(HeaderMap, Json<User>)> {
-    let access = access(state, principal, id, Area::Profile, true).await?;
-    access.require_admin()?;
+    principal.require("users", true)?;
+    let access = user_access(state, principal, id).await?;
+    if id == principal.user_id && access.admin_organisations().is_empty() {
+        return Err(ApiError::Forbidden("Only an administrator of the user's organisation may do this.".into()));
+    }
     if id == principal.user_id {
         return Err(ApiError::Conflict("You cannot lock, unlock, deactivate or activate yourself.".into()));
+    }
+    access.require_admin()?;
+    access.require_may_act_on()?;
+    if !access.covers_all() {
+        return suspend(state, principal, meta, if_match, &access, action).await;
     }
     if_match.check(access.target.version)?;
     let mut user = access.target.clone();
@@ -90,6 +104,39 @@ async fn apply(
     Ok((etag_headers(user.version), Json(user.view())))
 }
 
+/// Suspends or reinstates the user's memberships in the organisations the
+/// caller administers, in one transaction; the account is untouched.
+async fn suspend(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    if_match: &IfMatch,
+    access: &UserAccess,
+    action: Action,
+) -> Result<(HeaderMap, Json<User>)> {
+    if_match.check(access.target.version)?;
+    let suspended = matches!(action, Action::Lock | Action::Deactivate);
+    let name = if suspended { "member.suspended" } else { "member.reinstated" };
+    let now = state.clock.now();
+    let mut ops = Vec::new();
+    for org in access.admin_organisations() {
+        let Some(membership) = access.memberships.iter().find(|m| m.organisation_id == org) else { continue };
+        if membership.suspended != suspended {
+            ops.push(organisations::suspend_op(membership, suspended));
+            let id = access.target.id;
+            ops.push(AuditEntry::new(Some(org), principal.actor(), name, format!("user/{id}"), now, meta).write());
+        }
+    }
+    if !ops.is_empty() {
+        match state.table.transact_write(ops).await {
+            Ok(()) => {}
+            Err(TableError::ConditionFailed { .. }) => return Err(ApiError::PreconditionFailed),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok((etag_headers(access.target.version), Json(access.target.view())))
+}
+
 macro_rules! lifecycle_route {
     ($name:ident, $path:literal, $action:expr, $doc:literal) => {
         #[doc = $doc]
@@ -121,23 +168,23 @@ lifecycle_route!(
     lock_user,
     "/v1/users/{id}/lock",
     Action::Lock,
-    "Locks a user (administrators): they cannot sign in, and their sessions end."
+    "Locks a user (administrators of all their organisations): they cannot sign in, and their sessions end. An administrator of only some suspends the membership there."
 );
 lifecycle_route!(
     unlock_user,
     "/v1/users/{id}/unlock",
     Action::Unlock,
-    "Unlocks a user (administrators), also clearing a lockout after failed sign-ins."
+    "Unlocks a user (administrators of all their organisations), also clearing a lockout after failed sign-ins. An administrator of only some reinstates the membership there."
 );
 lifecycle_route!(
     deactivate_user,
     "/v1/users/{id}/deactivate",
     Action::Deactivate,
-    "Deactivates a user (administrators): locked until activated, every session ended."
+    "Deactivates a user (administrators of all their organisations): locked until activated, every session ended. An administrator of only some suspends the membership there."
 );
 lifecycle_route!(
     activate_user,
     "/v1/users/{id}/activate",
     Action::Activate,
-    "Activates a deactivated user (administrators), unlocking them."
+    "Activates a deactivated user (administrators of all their organisations), unlocking them. An administrator of only some reinstates the membership there."
 );

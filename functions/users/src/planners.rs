@@ -42,6 +42,7 @@ fn require_manager(access: &UserAccess) -> Result<()> {
     match access.relation {
         Relation::Itself | Relation::Superadmin | Relation::OrgAdmin { .. } => Ok(()),
         Relation::Planner(_) => Err(ApiError::Forbidden("Planners cannot change the user's planners.".into())),
+        Relation::Colleague(_) => Err(ApiError::NotFound),
     }
 }
 
@@ -75,7 +76,10 @@ pub async fn list_planners(
 }
 
 /// Links a planner to user `id` (or changes their permissions). The planner
-/// must be a planner, admin or owner of an organisation the user belongs to.
+/// must be a planner, admin or owner of an organisation the user belongs to
+/// (and, for an administrator linking, one they administer): the link is
+/// made through that organisation, shows the planner the user's personal
+/// data and that organisation's, and ends when either leaves it.
 #[utoipa::path(
     put,
     path = "/v1/users/{id}/planners/{plannerId}",
@@ -109,23 +113,39 @@ pub async fn put_planner(
         return Err(ApiError::invalid("plannerId", "a user cannot plan for themself"));
     }
     let table = state.table.as_ref();
+    // The organisations the link may be made through: the user's (active)
+    // ones, narrowed to those the caller administers when acting as an admin.
+    let through: Vec<uuid::Uuid> = match &access.relation {
+        Relation::OrgAdmin { organisations, .. } => organisations.iter().map(|(o, _)| *o).collect(),
+        _ => access.memberships.iter().filter(|m| !m.suspended).map(|m| m.organisation_id).collect(),
+    };
+    let current = planners::get(table, id, planner).await?;
+    if let Some(org) = current.as_ref().and_then(|l| l.organisation_id)
+        && !through.contains(&org)
+    {
+        return Err(ApiError::Forbidden("The link was made through an organisation you do not administer.".into()));
+    }
     let mut shared_role = None;
-    for m in &access.memberships {
-        if let Some(theirs) = organisations::membership(table, m.organisation_id, planner).await? {
-            shared_role = Some(theirs.role);
-            if matches!(theirs.role, Role::Planner | Role::Admin | Role::Owner) {
+    for org in &through {
+        if let Some(theirs) = organisations::membership(table, *org, planner).await?.filter(|m| !m.suspended) {
+            let fits = matches!(theirs.role, Role::Planner | Role::Admin | Role::Owner);
+            if shared_role.is_none() || fits {
+                shared_role = Some((theirs.role, *org));
+            }
+            if fits {
                 break;
             }
         }
     }
-    match shared_role {
+    let organisation_id = match shared_role {
         None => return Err(ApiError::NotFound),
-        Some(Role::Planner | Role::Admin | Role::Owner) => {}
+        Some((Role::Planner | Role::Admin | Role::Owner, org)) => {
+            current.as_ref().and_then(|l| l.organisation_id).unwrap_or(org)
+        }
         Some(_) => {
             return Err(ApiError::invalid("plannerId", "must be a planner, admin or owner of the user's organisation"));
         }
-    }
-    let current = planners::get(table, id, planner).await?;
+    };
     match &current {
         Some(link) => if_match.check(link.version)?,
         None if if_match != IfMatch::Absent => return Err(ApiError::PreconditionFailed),
@@ -136,6 +156,7 @@ pub async fn put_planner(
         user_id: id,
         planner_id: planner,
         permissions: body.permissions,
+        organisation_id: Some(organisation_id),
         created_at: current.as_ref().map_or(now, |l| l.created_at),
         updated_at: now,
         version: current.as_ref().map_or(1, |l| l.version + 1),

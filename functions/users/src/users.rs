@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
-use shared::authz::{Area, OrgAccess, org_access};
+use shared::authz::{Area, OrgAccess, Relation, UserAccess, org_access, user_access};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::{BoundedText, Email, Password, Role};
 use shared::extract::{Json, PathId, Query};
@@ -17,7 +17,9 @@ use shared::odata::{Fields, ListQuery};
 use shared::one_time::{self, Purpose};
 use shared::pagination::{MAX_LIMIT, PageRequest};
 use shared::repo::organisations::{self, Membership};
-use shared::repo::users::{self, Profile, User, UserRecord};
+use shared::repo::planners::Access;
+use shared::repo::structure::{self, Kind};
+use shared::repo::users::{self, Person, Profile, User, UserRecord};
 use shared::table::{Condition, Index, Key, SortKey, TableError, Update, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result, keys};
@@ -60,6 +62,9 @@ impl std::fmt::Debug for CreateUser {
 /// set-password token are one transaction.
 pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestMeta, body: CreateUser) -> Result<User> {
     principal.require("users", true)?;
+    if principal.api_key_organisation().is_some() {
+        return Err(ApiError::Forbidden("An organisation API key cannot add members; a person must.".into()));
+    }
     let mut v = Validator::new();
     let email = v.field("email", Email::parse(&body.email));
     let password = v.optional("password", body.password.as_deref(), Password::parse);
@@ -88,8 +93,7 @@ pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestM
     };
     let now = state.clock.now();
     let user = UserRecord::new(&email, first_name.as_str(), last_name.as_str(), hash.as_ref(), now);
-    let membership =
-        Membership { organisation_id: org_id, user_id: user.id, role: body.role, created_at: now, version: 1 };
+    let membership = Membership::new(org_id, user.id, body.role, now);
 
     let mut ops = users::create_ops(&user)?;
     ops.push(organisations::add_member_op(&membership)?);
@@ -241,7 +245,7 @@ async fn listed_organisation(state: &AppState, principal: &Principal, given: Opt
     let admin_of: Vec<Uuid> = users::memberships(state.table.as_ref(), principal.user_id)
         .await?
         .into_iter()
-        .filter(|m| m.role.is_admin())
+        .filter(|m| m.role.is_admin() && !m.suspended)
         .map(|m| m.organisation_id)
         .collect();
     match admin_of.as_slice() {
@@ -392,24 +396,28 @@ pub async fn get_me(State(state): State<AppState>, principal: Principal) -> Resu
     Ok((etag_headers(access.target.version), Json(access.target.view())))
 }
 
-/// Reads a user: themself, a planner with profile access, an owner/admin of
-/// their organisation or a superadmin.
+/// Reads a user. Themself, owners/admins of one of their organisations,
+/// superadmins and planners with profile access see the whole profile;
+/// colleagues (members, guests, planners without profile access) the
+/// directory entry (with email and phone where the organisation keeps a
+/// contact directory); anyone else gets 404.
 #[utoipa::path(
     get,
     path = "/v1/users/{id}",
     tag = "users",
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
-    responses((status = 200, body = User, headers(("ETag" = String, description = "The version"))), Problems)
+    responses((status = 200, body = Person, headers(("ETag" = String, description = "The version"))), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn get_user(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
-) -> Result<(HeaderMap, Json<User>)> {
-    let access = access(&state, &principal, id, Area::Profile, false).await?;
-    Ok((etag_headers(access.target.version), Json(access.target.view())))
+) -> Result<(HeaderMap, Json<Person>)> {
+    principal.require("users", false)?;
+    let access = user_access(&state, &principal, id).await?;
+    Ok((etag_headers(access.target.version), Json(access.person())))
 }
 
 /// Deserialises a field that may be absent (unchanged), `null` (cleared) or a value.
@@ -516,12 +524,56 @@ struct ProfileChange {
     profile: Profile,
 }
 
-async fn check_patch(
-    state: &AppState,
-    target: &UserRecord,
-    memberships: &[Membership],
-    patch: UserPatch,
-) -> Result<ProfileChange> {
+/// Profile fields only owners and admins change.
+const ADMIN_MANAGED: &[&str] = &["departmentId", "locationId", "designation", "reportsTo", "customFields"];
+/// Personal fields an administrator who does not administer every
+/// organisation of the user leaves to the user (and their planners).
+const PERSONAL: &[&str] = &["phone", "bio", "locale", "timeZone"];
+
+/// Checks who may change which fields: admin-managed ones need an
+/// owner/admin of one of the user's organisations; an administrator whose
+/// power does not cover all the user's organisations changes only the
+/// directory and admin-managed fields; and nobody but an owner changes an
+/// owner, nobody but a superadmin a superadmin.
+fn check_patch_rights(access: &UserAccess, raw: &serde_json::Value) -> Result<()> {
+    let given = |names: &[&str]| -> Vec<String> {
+        names.iter().filter(|n| raw.get(**n).is_some()).map(|n| n.to_string()).collect()
+    };
+    let managed = given(ADMIN_MANAGED);
+    if !managed.is_empty() && access.admin_organisations().is_empty() {
+        return Err(ApiError::Forbidden(format!("Only owners and admins change {}.", managed.join(", "))));
+    }
+    if let Relation::OrgAdmin { covers_all: false, .. } = access.relation {
+        let personal = given(PERSONAL);
+        let planner_may = access.link.as_ref().and_then(|l| l.permissions.profile) == Some(Access::Write);
+        if !personal.is_empty() && !planner_may {
+            return Err(ApiError::Forbidden(format!(
+                "The user also belongs to an organisation you do not administer: {} are theirs to change.",
+                personal.join(", ")
+            )));
+        }
+    }
+    if access.is_admin() {
+        access.require_may_act_on()?;
+    }
+    Ok(())
+}
+
+/// Checks that `id` names a unit of `kind` in one of `orgs`.
+async fn unit_in(state: &AppState, orgs: &[Uuid], kind: Kind, id: Uuid) -> Result<bool> {
+    for org in orgs {
+        if structure::get(state.table.as_ref(), *org, kind, id, false).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+async fn check_patch(state: &AppState, access: &UserAccess, patch: UserPatch) -> Result<ProfileChange> {
+    let target = &access.target;
+    // Referenced ids must belong to an organisation the caller administers
+    // for this user.
+    let orgs = access.admin_organisations();
     let mut v = Validator::new();
     let first_name = v.optional("firstName", patch.first_name.as_deref(), Name::parse).flatten();
     let last_name = v.optional("lastName", patch.last_name.as_deref(), Name::parse).flatten();
@@ -554,9 +606,19 @@ async fn check_patch(
         profile.avatar_media_id = change;
     }
     if let Some(change) = patch.department_id {
+        if let Some(id) = change
+            && !unit_in(state, &orgs, Kind::Department, id).await?
+        {
+            v.error("departmentId", "is not a department of the user's organisation");
+        }
         profile.department_id = change;
     }
     if let Some(change) = patch.location_id {
+        if let Some(id) = change
+            && !unit_in(state, &orgs, Kind::Location, id).await?
+        {
+            v.error("locationId", "is not a location of the user's organisation");
+        }
         profile.location_id = change;
     }
     if let Some(change) = patch.reports_to {
@@ -565,14 +627,14 @@ async fn check_patch(
                 v.error("reportsTo", "cannot be the user themself");
             } else {
                 let mut shares = false;
-                for m in memberships {
-                    if organisations::membership(state.table.as_ref(), m.organisation_id, boss).await?.is_some() {
+                for org in &orgs {
+                    if organisations::membership(state.table.as_ref(), *org, boss).await?.is_some() {
                         shares = true;
                         break;
                     }
                 }
                 if !shares {
-                    v.error("reportsTo", "must be a user of one of the user's organisations");
+                    v.error("reportsTo", "must be a member of the user's organisation");
                 }
             }
         }
@@ -640,10 +702,15 @@ pub async fn patch_user(
     // A concurrent change without If-Match is retried on the fresh version;
     // with If-Match it is the client's 412.
     for _ in 0..3 {
-        let access = access(&state, &principal, id, Area::Profile, true).await?;
-        if_match.check(access.target.version)?;
+        principal.require("users", true)?;
+        let access = user_access(&state, &principal, id).await?;
+        if !access.is_admin() {
+            access.require(Area::Profile, true)?;
+        }
         let patch = parse_patch(&raw)?;
-        let change = check_patch(&state, &access.target, &access.memberships, patch).await?;
+        check_patch_rights(&access, &raw)?;
+        if_match.check(access.target.version)?;
+        let change = check_patch(&state, &access, patch).await?;
         let now = state.clock.now();
         let update = profile_update(&access.target, &change, now)?;
         let audit = AuditEntry::new(

@@ -38,6 +38,9 @@ pub struct ApiKeyRecord {
     pub created_by: String,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// When it stops working, if ever.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
     /// SHA-256 of the key.
     pub key_hash: String,
     /// Optimistic-concurrency version.
@@ -58,13 +61,22 @@ pub struct ApiKey {
     pub created_by: String,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// When it stops working (`null`: never).
+    pub expires_at: Option<DateTime<Utc>>,
     /// Version (also the ETag).
     pub version: i64,
 }
 
 impl ApiKeyRecord {
     /// A new key for `org`; returns the record and the secret to show once.
-    pub fn new(org: Uuid, name: &str, scopes: Vec<String>, created_by: String, now: DateTime<Utc>) -> (Self, String) {
+    pub fn new(
+        org: Uuid,
+        name: &str,
+        scopes: Vec<String>,
+        created_by: String,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> (Self, String) {
         let key = format!("{PREFIX}{}", random_token(32));
         let record = Self {
             id: crate::domain::new_id(),
@@ -73,6 +85,7 @@ impl ApiKeyRecord {
             scopes,
             created_by,
             created_at: now,
+            expires_at,
             key_hash: hash(&key),
             version: 1,
         };
@@ -87,8 +100,21 @@ impl ApiKeyRecord {
             scopes: self.scopes.clone(),
             created_by: self.created_by.clone(),
             created_at: self.created_at,
+            expires_at: self.expires_at,
             version: self.version,
         }
+    }
+}
+
+impl ApiKeyRecord {
+    /// The user who created the key (`None` for a record naming no user).
+    pub fn creator(&self) -> Option<Uuid> {
+        self.created_by.strip_prefix("user:").and_then(|id| Uuid::parse_str(id).ok())
+    }
+
+    /// Whether the key has expired at `now`.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
     }
 }
 
@@ -156,7 +182,7 @@ mod tests {
     fn keys_are_prefixed_stored_only_as_hashes_and_name_their_lookup() {
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-29T06:30:00Z").unwrap().with_timezone(&Utc);
         let org = Uuid::now_v7();
-        let (record, key) = ApiKeyRecord::new(org, "crm", vec!["users:read".into()], "user:x".into(), now);
+        let (record, key) = ApiKeyRecord::new(org, "crm", vec!["users:read".into()], "user:x".into(), None, now);
         assert!(key.starts_with(PREFIX));
         assert_eq!(record.key_hash, hash(&key));
         let ops = create_ops(&record).unwrap();

@@ -18,6 +18,10 @@ pub struct Organisation {
     pub id: Uuid,
     /// Display name.
     pub name: String,
+    /// A contact directory: members (not guests) also see colleagues'
+    /// email and phone. Off by default.
+    #[serde(default)]
+    pub contact_directory: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -29,12 +33,19 @@ pub struct Organisation {
 impl Organisation {
     /// A new organisation.
     pub fn new(name: &str, now: DateTime<Utc>) -> Self {
-        Self { id: crate::domain::new_id(), name: name.to_string(), created_at: now, updated_at: now, version: 1 }
+        Self {
+            id: crate::domain::new_id(),
+            name: name.to_string(),
+            contact_directory: false,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
     }
 }
 
-/// A stored membership of a user in an organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A stored membership of a user in an organisation (also its API view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Membership {
     /// The organisation.
@@ -43,10 +54,22 @@ pub struct Membership {
     pub user_id: Uuid,
     /// Their role there.
     pub role: Role,
+    /// Suspended by an administrator of this organisation: the membership
+    /// gives no access until the suspension is lifted (the account itself
+    /// is untouched).
+    #[serde(default)]
+    pub suspended: bool,
     /// Since when.
     pub created_at: DateTime<Utc>,
     /// Version.
     pub version: i64,
+}
+
+impl Membership {
+    /// A new, active membership.
+    pub fn new(organisation_id: Uuid, user_id: Uuid, role: Role, now: DateTime<Utc>) -> Self {
+        Self { organisation_id, user_id, role, suspended: false, created_at: now, version: 1 }
+    }
 }
 
 /// The write that creates `org`.
@@ -89,6 +112,16 @@ pub fn change_role_op(current: &Membership, role: Role) -> WriteOp {
         Update::new(membership_key(current.organisation_id, current.user_id))
             .set("role", role.as_str())
             .set("GSI2PK", keys::org_role_gsi2pk(current.organisation_id, role.as_str()))
+            .add("version", 1)
+            .when(Condition::version_is(current.version)),
+    )
+}
+
+/// The write that suspends (or reinstates) a membership read at `current.version`.
+pub fn suspend_op(current: &Membership, suspended: bool) -> WriteOp {
+    WriteOp::Update(
+        Update::new(membership_key(current.organisation_id, current.user_id))
+            .set("suspended", suspended)
             .add("version", 1)
             .when(Condition::version_is(current.version)),
     )

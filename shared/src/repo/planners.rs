@@ -52,6 +52,11 @@ pub struct PlannerLink {
     pub planner_id: Uuid,
     /// What the planner may do.
     pub permissions: PlannerPermissions,
+    /// The organisation the link is made through: both belong to it, and
+    /// the link ends when either leaves it (or it is deleted). Its data is
+    /// what the planner sees of the member besides their personal data.
+    #[serde(default)]
+    pub organisation_id: Option<Uuid>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -71,6 +76,10 @@ pub fn put_op(link: &PlannerLink, expected: Option<i64>) -> anyhow::Result<Write
     let mut item = to_item(link, k.pk, k.sk, "PlannerLink")?;
     item.insert("GSI1PK".into(), keys::plans_gsi1pk(link.planner_id).into());
     item.insert("GSI1SK".into(), keys::user_pk(link.user_id).into());
+    if let Some(org) = link.organisation_id {
+        item.insert("GSI2PK".into(), keys::org_plans_gsi2pk(org).into());
+        item.insert("GSI2SK".into(), format!("{}#{}", link.user_id, link.planner_id).into());
+    }
     let condition = match expected {
         Some(v) => Condition::version_is(v),
         None => Condition::NotExists,
@@ -94,6 +103,44 @@ pub fn planners_query(member: Uuid) -> Query {
 /// The members `planner` plans for.
 pub fn members_query(planner: Uuid) -> Query {
     Query::new(Index::Gsi1, keys::plans_gsi1pk(planner))
+}
+
+/// The planner links made through `org`.
+pub fn organisation_query(org: Uuid) -> Query {
+    Query::new(Index::Gsi2, keys::org_plans_gsi2pk(org))
+}
+
+/// The links made through `org` in which `user` is the member or the
+/// planner (those end when `user` leaves `org`). Links from before links
+/// named their organisation end too, unless the two still share another.
+pub async fn links_through(table: &dyn Table, org: Uuid, user: Uuid) -> anyhow::Result<Vec<PlannerLink>> {
+    let mut links = Vec::new();
+    for query in [planners_query(user), members_query(user)] {
+        links.extend(decode(crate::repo::structure::query_all(table, query).await?)?);
+    }
+    let mut ending = Vec::new();
+    for link in links {
+        let ends = match link.organisation_id {
+            Some(through) => through == org,
+            None => {
+                let other = if link.user_id == user { link.planner_id } else { link.user_id };
+                let theirs = crate::repo::users::memberships(table, other).await?;
+                let mine = crate::repo::users::memberships(table, user).await?;
+                !mine
+                    .iter()
+                    .any(|m| m.organisation_id != org && theirs.iter().any(|t| t.organisation_id == m.organisation_id))
+            }
+        };
+        if ends {
+            ending.push(link);
+        }
+    }
+    Ok(ending)
+}
+
+/// The write that ends `link` whatever its version.
+pub fn delete_op(link: &PlannerLink) -> WriteOp {
+    WriteOp::Delete { key: key(link.user_id, link.planner_id), condition: Condition::Always }
 }
 
 /// Decodes listed items.

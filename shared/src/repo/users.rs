@@ -150,6 +150,88 @@ pub struct User {
     pub version: i64,
 }
 
+/// What colleagues see of a user: the directory fields, plus email and
+/// phone where the organisation keeps a contact directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryEntry {
+    /// User id.
+    pub id: Uuid,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Name shown instead of first and last name.
+    pub display_name: Option<String>,
+    /// Media id of the profile picture.
+    pub avatar_media_id: Option<Uuid>,
+    /// Job title.
+    pub designation: Option<String>,
+    /// Department id.
+    pub department_id: Option<Uuid>,
+    /// Location id.
+    pub location_id: Option<Uuid>,
+    /// Email, only in an organisation with a contact directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Phone, only in an organisation with a contact directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// How much of a user a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// The directory fields only.
+    Directory,
+    /// The directory fields with email and phone (a contact directory).
+    Contacts,
+    /// Everything (self, administrators, planners with profile access).
+    Full,
+}
+
+/// A user as shown to one caller: the whole profile, or the directory entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Person {
+    /// The whole profile (self, owners/admins, planners with profile access).
+    Full(User),
+    /// The directory entry (colleagues).
+    Directory(DirectoryEntry),
+}
+
+impl Person {
+    /// The user's id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Person::Full(u) => u.id,
+            Person::Directory(d) => d.id,
+        }
+    }
+}
+
+impl UserRecord {
+    /// The view of this user at `visibility`.
+    pub fn person(&self, visibility: Visibility) -> Person {
+        if visibility == Visibility::Full {
+            return Person::Full(self.view());
+        }
+        let contacts = visibility == Visibility::Contacts;
+        Person::Directory(DirectoryEntry {
+            id: self.id,
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            display_name: self.profile.display_name.clone(),
+            avatar_media_id: self.profile.avatar_media_id,
+            designation: self.profile.designation.clone(),
+            department_id: self.profile.department_id,
+            location_id: self.profile.location_id,
+            email: contacts.then(|| self.email.clone()),
+            phone: if contacts { self.profile.phone.clone() } else { None },
+        })
+    }
+}
+
 /// The optional profile fields of a user (seeds 000, 002, 004), stored on
 /// the user item and shown as they are stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
