@@ -216,10 +216,16 @@ impl From<anyhow::Error> for ApiError {
 }
 
 impl From<TableError> for ApiError {
-    /// Storage errors that reach a handler unhandled are internal: handlers
-    /// that expect a condition to fail match on it themselves.
+    /// The one mapping of a storage failure that a handler did not handle
+    /// itself: a lost race (a transaction conflict, or a condition that no
+    /// longer held) is a 409 the client may retry; anything else is internal.
     fn from(err: TableError) -> Self {
-        ApiError::Internal(anyhow::Error::new(err))
+        match err {
+            TableError::Conflict | TableError::ConditionFailed { .. } => {
+                ApiError::Conflict(crate::kit::CHANGED_CONCURRENTLY.into())
+            }
+            other => ApiError::Internal(anyhow::Error::new(other)),
+        }
     }
 }
 

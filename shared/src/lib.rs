@@ -17,6 +17,7 @@ pub mod extract;
 pub mod http;
 pub mod idempotency;
 pub mod keys;
+pub mod kit;
 pub mod lambda;
 pub mod mail;
 pub mod mfa;

@@ -14,7 +14,9 @@ use serde_json::Value;
 use shared::AppState;
 use shared::clock::FixedClock;
 use shared::mail::outbox::Outbox;
+use shared::table::Table;
 use shared::table::dynamo::{DynamoTable, create_table};
+use shared::table::embedded::EmbeddedTable;
 use uuid::Uuid;
 
 /// Which table adapter the app runs on.
@@ -53,22 +55,29 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on the given table adapter.
 pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    spawn_app_wrapping(backend, |table| table).await
+}
+
+/// Starts the app on the given table adapter with a decorator between the
+/// app and the table ([`shared::table::faulty::FaultyTable`] for injected
+/// failures, a counting table ...).
+pub async fn spawn_app_wrapping(backend: Backend, wrap: impl FnOnce(Arc<dyn Table>) -> Arc<dyn Table>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let clock = Arc::new(FixedClock::new(start_time()));
-    let app = match backend {
-        Backend::Embedded => devserver::build(dir.path(), &base, clock.clone()).expect("build app"),
+    let table: Arc<dyn Table> = match backend {
+        Backend::Embedded => Arc::new(EmbeddedTable::open(&dir.path().join("table.redb")).expect("embedded table")),
         Backend::DynamoDb => {
             let endpoint = shared::aws::test_endpoint();
             let sdk = shared::aws::emulator_config(&endpoint).await;
             let client = aws_sdk_dynamodb::Client::new(&sdk);
             let name = format!("sundial-test-{}", Uuid::now_v7());
             create_table(&client, &name).await.expect("create table");
-            let table = Arc::new(DynamoTable::new(client, name));
-            devserver::build_with_table(dir.path(), &base, clock.clone(), table).expect("build app")
+            Arc::new(DynamoTable::new(client, name))
         }
     };
+    let app = devserver::build_with_table(dir.path(), &base, clock.clone(), wrap(table)).expect("build app");
     let router = app.router.clone();
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())

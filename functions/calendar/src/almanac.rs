@@ -34,7 +34,8 @@ use shared::table::{Item, TableError, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{self, Page, Problems, WriteProblems};
+use crate::common;
+use shared::kit::{ListResponse, Problems, WriteProblems};
 
 /// Most keywords per item.
 const MAX_KEYWORDS: usize = 20;
@@ -351,7 +352,7 @@ fn same_slug(v: &mut Validator, given: Option<&str>, current: &str) {
 }
 
 /// Lists subjects or locations: by slug, by search words, or all in creation order.
-async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListParams) -> Result<Page<T>> {
+async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListParams) -> Result<ListResponse<T>> {
     let page = PageRequest::new(params.limit, params.cursor)?;
     let table = state.table.as_ref();
     if let Some(slug) = params.slug {
@@ -362,7 +363,7 @@ async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListP
             Some(id) => almanac::get::<T>(table, kind, id).await?,
             None => None,
         };
-        return Ok(Page { items: item.into_iter().collect(), next_cursor: None });
+        return Ok(ListResponse { items: item.into_iter().collect(), next_cursor: None });
     }
     let list = format!("almanac:{kind}");
     match params.q.as_deref().map(str::trim) {
@@ -399,13 +400,13 @@ async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListP
             } else {
                 None
             };
-            Ok(Page { items: found.into_iter().map(|(_, v)| v).collect(), next_cursor })
+            Ok(ListResponse { items: found.into_iter().map(|(_, v)| v).collect(), next_cursor })
         }
         None => {
             let (items, next_cursor) =
                 query_page(table, &state.cursors, &list, almanac::kind_query(kind), &page).await?;
             let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<T>>>()?;
-            Ok(Page { items, next_cursor })
+            Ok(ListResponse { items, next_cursor })
         }
     }
 }
@@ -452,14 +453,14 @@ fn checked_subject(body: &SubjectBody, base: Subject, v: &mut Validator) -> Opti
     tag = "calendar",
     params(AlmanacListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<Subject>), Problems)
+    responses((status = 200, body = ListResponse<Subject>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_almanac_subjects(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<AlmanacListParams>,
-) -> Result<Json<Page<Subject>>> {
+) -> Result<Json<ListResponse<Subject>>> {
     principal.require("calendar", false)?;
     Ok(Json(list_named(&state, SUBJECT, params).await?))
 }
@@ -602,14 +603,14 @@ fn checked_location(body: &LocationBody, base: Location, v: &mut Validator) -> O
     tag = "calendar",
     params(AlmanacListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<Location>), Problems)
+    responses((status = 200, body = ListResponse<Location>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_almanac_locations(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<AlmanacListParams>,
-) -> Result<Json<Page<Location>>> {
+) -> Result<Json<ListResponse<Location>>> {
     principal.require("calendar", false)?;
     Ok(Json(list_named(&state, LOCATION, params).await?))
 }
@@ -774,14 +775,14 @@ fn event_ops(event: &AlmanacEvent, previous: Option<i64>) -> Result<Vec<WriteOp>
     tag = "calendar",
     params(AlmanacEventListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<AlmanacEvent>), Problems)
+    responses((status = 200, body = ListResponse<AlmanacEvent>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_almanac_events(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<AlmanacEventListParams>,
-) -> Result<Json<Page<AlmanacEvent>>> {
+) -> Result<Json<ListResponse<AlmanacEvent>>> {
     principal.require("calendar", false)?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let mut v = Validator::new();
@@ -800,7 +801,7 @@ pub async fn list_almanac_events(
     let query = almanac::events_query(params.location_id, start, end);
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
     let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<AlmanacEvent>>>()?;
-    Ok(Json(Page { items, next_cursor }))
+    Ok(Json(ListResponse { items, next_cursor }))
 }
 
 /// Creates an event (superadmin).

@@ -2,68 +2,17 @@
 //! list envelope, request validation of event fields, and mapping a failed
 //! transaction to the right problem.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use shared::ApiError;
 use shared::concurrency::IfMatch;
 use shared::domain::BoundedText;
-use shared::error::Problem;
 use shared::repo::events::{Alarm, Reminder};
 use shared::table::TableError;
 use shared::validation::Validator;
 
-/// Problems any calendar route can answer.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum Problems {
-    /// The request is invalid (`validation_failed`).
-    #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(Problem),
-    /// No valid credentials.
-    #[response(status = 401, content_type = "application/problem+json")]
-    Unauthenticated(Problem),
-    /// Visible, but not allowed (a planner without calendar write, an
-    /// attendee changing someone's event, a credential without the scope).
-    #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(Problem),
-    /// No such event, template or user, or one the caller may not see.
-    #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(Problem),
-}
-
-/// Problems of writes that honour `If-Match`.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum WriteProblems {
-    /// Changed by someone else meanwhile.
-    #[response(status = 409, content_type = "application/problem+json")]
-    Conflict(Problem),
-    /// `If-Match` does not match the current version.
-    #[response(status = 412, content_type = "application/problem+json")]
-    PreconditionFailed(Problem),
-}
-
-/// A list page of some view type, for the OpenAPI document.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Page<T> {
-    /// This page's items.
-    pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
-}
-
 /// A failed write: a condition that no longer held means someone changed the
 /// same event meanwhile (412 if the client pinned a version, else 409).
 pub fn write_failed(err: TableError, if_match: &IfMatch) -> ApiError {
-    match err {
-        TableError::ConditionFailed { .. } | TableError::Conflict => match if_match {
-            IfMatch::Versions(_) => ApiError::PreconditionFailed,
-            _ => ApiError::Conflict("The event changed meanwhile; read it again and retry.".into()),
-        },
-        other => other.into(),
-    }
+    shared::kit::write_failed(err, if_match, "event")
 }
 
 /// Most reminders per event.

@@ -33,8 +33,9 @@ use shared::table::Item;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{self, Page, Problems, WriteProblems, write_failed};
+use crate::common::{self, write_failed};
 use crate::series::{self, Recurrence, Timing};
+use shared::kit::{ListResponse, Problems, WriteProblems};
 
 /// Longest window a list may ask for.
 pub const MAX_WINDOW_DAYS: i64 = 366;
@@ -768,14 +769,14 @@ pub async fn create_event(
     tag = "calendar",
     params(ListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<EventView>), Problems)
+    responses((status = 200, body = ListResponse<EventView>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_events(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<ListParams>,
-) -> Result<Json<Page<EventView>>> {
+) -> Result<Json<ListResponse<EventView>>> {
     let mut v = Validator::new();
     let from = v.field("from", parse_time(&params.from, false));
     let to = v.field("to", parse_time(&params.to, false));
@@ -834,7 +835,7 @@ pub async fn list_events(
         None
     };
     let rest = rest.into_iter().map(|(_, view)| view);
-    Ok(Json(Page { items: rest.into_iter().take(limit).collect(), next_cursor }))
+    Ok(Json(ListResponse { items: rest.into_iter().take(limit).collect(), next_cursor }))
 }
 
 /// Reads an event, a series or one instance (`<seriesId>_<originalStart>`).

@@ -22,7 +22,8 @@ use shared::table::WriteOp;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{self, Page, Problems, WriteProblems, write_failed};
+use crate::common::{self, write_failed};
+use shared::kit::{ListResponse, Problems, WriteProblems};
 
 /// The fields of a template (create and replace).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -197,14 +198,14 @@ fn audit(
     tag = "calendar",
     params(TemplateListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<Template>), Problems)
+    responses((status = 200, body = ListResponse<Template>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_event_templates(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<TemplateListParams>,
-) -> Result<Json<Page<Template>>> {
+) -> Result<Json<ListResponse<Template>>> {
     let page = PageRequest::new(params.limit, params.cursor)?;
     let (owner, query, list) = match (params.organisation_id, params.user_id) {
         (Some(_), Some(_)) => return Err(ApiError::invalid("organisationId", "give either userId or organisationId")),
@@ -219,7 +220,7 @@ pub async fn list_event_templates(
     authorise(&state, &principal, &owner, false).await?;
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
     let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<Template>>>()?;
-    Ok(Json(Page { items, next_cursor }))
+    Ok(Json(ListResponse { items, next_cursor }))
 }
 
 /// Creates a template for a user (default: the caller) or an organisation.
@@ -379,7 +380,7 @@ pub async fn delete_event_template(
     request_body = ImportRequest,
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
-    responses((status = 201, body = Page<Template>, description = "The user's new templates"), Problems)
+    responses((status = 201, body = ListResponse<Template>, description = "The user's new templates"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn import_event_templates(
@@ -388,7 +389,7 @@ pub async fn import_event_templates(
     meta: RequestMeta,
     PathId(user): PathId,
     Json(body): Json<ImportRequest>,
-) -> Result<(StatusCode, Json<Page<Template>>)> {
+) -> Result<(StatusCode, Json<ListResponse<Template>>)> {
     principal.require("calendar", true)?;
     let access = user_access(&state, &principal, user).await?;
     access.require(Area::Calendar, true)?;
@@ -429,5 +430,5 @@ pub async fn import_event_templates(
         created.push(copy);
     }
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent))?;
-    Ok((StatusCode::CREATED, Json(Page { items: created, next_cursor: None })))
+    Ok((StatusCode::CREATED, Json(ListResponse { items: created, next_cursor: None })))
 }

@@ -28,7 +28,7 @@ use shared::{ApiError, AppState, Result};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::common::{CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems};
+use shared::kit::{CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems};
 
 type KeyName = BoundedText<100>;
 

@@ -19,7 +19,7 @@ use shared::table::{Condition, Key, Table, WriteOp};
 use shared::validation::Validator;
 use shared::{AppState, Result};
 
-use crate::common::{CHANGED_CONCURRENTLY, Failure, Problems, Tx, WriteProblems};
+use shared::kit::{CHANGED_CONCURRENTLY, Failure, Problems, Tx, WriteProblems};
 
 /// Longest invitation text.
 pub const MAX_TEXT: usize = 5000;

@@ -37,7 +37,7 @@ use shared::{ApiError, AppState, Result};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::common::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
+use shared::kit::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
 
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {

@@ -25,7 +25,7 @@ use shared::table::{Condition, Index, Key, Update, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
+use shared::kit::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
 
 type LinkName = BoundedText<200>;
 const MAX_URL: usize = 2048;

@@ -34,7 +34,7 @@ use shared::repo::users::{self, Person};
 use shared::table::{Condition, Index, Key, SortKey, WriteOp};
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems};
+use shared::kit::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems};
 
 /// Counter changes of one unit.
 type Deltas = Vec<(Relation, i64)>;

@@ -27,7 +27,7 @@ use shared::table::{Condition, Index, TableError, Update, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{ListParams, Problems, WriteProblems, commit_versioned, created_headers};
+use shared::kit::{ListParams, Problems, WriteProblems, commit_versioned, created_headers};
 
 type Name = BoundedText<100>;
 type OrgName = BoundedText<200>;

@@ -19,7 +19,7 @@ use shared::repo::structure::{Kind, query_all};
 use shared::table::{Index, Query, SortKey};
 use shared::{AppState, Result};
 
-use crate::common::Problems;
+use shared::kit::Problems;
 
 /// Member counts by role.
 #[derive(Debug, Default, Serialize, ToSchema)]

@@ -33,10 +33,8 @@ use shared::table::{Condition, Index, Item, Key, SortKey, Update, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{
-    CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, UserEntry, WriteProblems, check_change,
-    created_headers,
-};
+use crate::common::{UserEntry, check_change};
+use shared::kit::{CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems, created_headers};
 
 type UnitName = BoundedText<200>;
 /// Most users one `{add, remove}` request may name.

@@ -23,7 +23,8 @@ use shared::table::{Condition, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{Page, PageParams, Problems, WriteProblems, access, commit_versioned, created_headers};
+use crate::common::access;
+use shared::kit::{ListParams, ListResponse, Problems, WriteProblems, commit_versioned, created_headers};
 
 /// How long an upload URL works.
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
@@ -150,7 +151,7 @@ pub async fn create_upload_url(
     };
     let upload = state.blobs.presign_upload(&spec).await?;
     commit_versioned(
-        &state,
+        state.table.as_ref(),
         vec![
             attachments::put_op(&attachment, None, Some(now + PENDING_TTL))?,
             audit(&access, &principal, "attachment.upload_started", &attachment, &meta),
@@ -201,7 +202,7 @@ pub async fn confirm_attachment(
         ..current.clone()
     };
     commit_versioned(
-        &state,
+        state.table.as_ref(),
         vec![
             attachments::put_op(&attachment, Some(current.version), None)?,
             audit(&access, &principal, "attachment.created", &attachment, &meta),
@@ -216,17 +217,17 @@ pub async fn confirm_attachment(
     get,
     path = "/v1/users/{id}/attachments",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), PageParams),
+    params(("id" = Uuid, Path, description = "User id"), ListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<Attachment>), Problems)
+    responses((status = 200, body = ListResponse<Attachment>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_attachments(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
-    Query(params): Query<PageParams>,
-) -> Result<Json<Page<Attachment>>> {
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<Attachment>>> {
     access(&state, &principal, id, Area::Profile, false).await?;
     let page = params.page()?;
     let (items, next_cursor) = query_page(
@@ -239,7 +240,7 @@ pub async fn list_attachments(
     .await?;
     // A page may come out short by its pending uploads; the cursor still moves on.
     let items = attachments::decode(items)?.into_iter().filter(|a| a.status == AttachmentStatus::Ready).collect();
-    Ok(Json(Page { items, next_cursor }))
+    Ok(Json(ListResponse { items, next_cursor }))
 }
 
 /// Reads an attachment with a download URL.
@@ -295,7 +296,11 @@ pub async fn delete_attachment(
     current.updated_at = state.clock.now();
     let delete =
         WriteOp::Delete { key: attachments::key(id, attachment_id), condition: Condition::version_is(current.version) };
-    commit_versioned(&state, vec![delete, audit(&access, &principal, "attachment.deleted", &current, &meta)]).await?;
+    commit_versioned(
+        state.table.as_ref(),
+        vec![delete, audit(&access, &principal, "attachment.deleted", &current, &meta)],
+    )
+    .await?;
     // The item goes first: a failure here leaves only an orphaned blob, never
     // an attachment whose file is gone.
     state.blobs.delete(&attachments::blob_key(id, attachment_id)).await?;

@@ -14,8 +14,8 @@ use shared::extract::Json;
 use shared::repo::users::User;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::Problems;
 use crate::users::CreateUser;
+use shared::kit::Problems;
 
 /// Most items in one bulk request.
 pub const MAX_BULK: usize = 100;

@@ -19,7 +19,8 @@ use shared::table::{Condition, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{Page, PageParams, Problems, WriteProblems, access, commit_versioned, created_headers, page_of};
+use crate::common::access;
+use shared::kit::{ListParams, ListResponse, Problems, WriteProblems, commit_versioned, created_headers, page_of};
 
 /// A contact as written by clients (PUT replaces every field).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,17 +92,17 @@ fn parse_ids(id: &str, contact: &str) -> Result<(Uuid, Uuid)> {
     get,
     path = "/v1/users/{id}/contacts",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), PageParams),
+    params(("id" = Uuid, Path, description = "User id"), ListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<Contact>), Problems)
+    responses((status = 200, body = ListResponse<Contact>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_contacts(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
-    Query(params): Query<PageParams>,
-) -> Result<Json<Page<Contact>>> {
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<Contact>>> {
     access(&state, &principal, id, Area::Profile, false).await?;
     let page = params.page()?;
     let (items, next) =
@@ -145,7 +146,7 @@ pub async fn create_contact(
         version: 1,
     };
     commit_versioned(
-        &state,
+        state.table.as_ref(),
         vec![contacts::put_op(&contact, None)?, audit(&access, &principal, "contact.created", &contact, &meta)],
     )
     .await?;
@@ -193,7 +194,7 @@ pub async fn put_contact(
         ..current.clone()
     };
     commit_versioned(
-        &state,
+        state.table.as_ref(),
         vec![
             contacts::put_op(&contact, Some(current.version))?,
             audit(&access, &principal, "contact.updated", &contact, &meta),
@@ -231,6 +232,10 @@ pub async fn delete_contact(
     let delete =
         WriteOp::Delete { key: contacts::key(id, contact_id), condition: Condition::version_is(current.version) };
     current.updated_at = state.clock.now();
-    commit_versioned(&state, vec![delete, audit(&access, &principal, "contact.deleted", &current, &meta)]).await?;
+    commit_versioned(
+        state.table.as_ref(),
+        vec![delete, audit(&access, &principal, "contact.deleted", &current, &meta)],
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

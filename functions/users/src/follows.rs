@@ -18,7 +18,8 @@ use shared::repo::{organisations, users};
 use shared::table::{Condition, TableError, WriteOp};
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{Page, PageParams, Problems, access, page_of};
+use crate::common::access;
+use shared::kit::{ListParams, ListResponse, Problems, page_of};
 
 /// Who follows (or stops following).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -145,17 +146,17 @@ pub async fn unfollow_user(
     get,
     path = "/v1/users/{id}/followers",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), PageParams),
+    params(("id" = Uuid, Path, description = "User id"), ListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<Follow>), Problems)
+    responses((status = 200, body = ListResponse<Follow>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_followers(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
-    Query(params): Query<PageParams>,
-) -> Result<Json<Page<Follow>>> {
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<Follow>>> {
     access(&state, &principal, id, Area::Profile, false).await?;
     let page = params.page()?;
     let (items, next) = query_page(
@@ -194,14 +195,14 @@ pub struct FollowsParams {
     tag = "users",
     params(FollowsParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<Follow>), Problems)
+    responses((status = 200, body = ListResponse<Follow>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_follows(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<FollowsParams>,
-) -> Result<Json<Page<Follow>>> {
+) -> Result<Json<ListResponse<Follow>>> {
     principal.require("users", false)?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     match params.follower_type {

@@ -21,7 +21,7 @@ use shared::repo::users::User;
 use shared::table::{Condition, Key, TableError, Update, WriteOp};
 use shared::{ApiError, AppState, Result, keys};
 
-use crate::common::{Problems, WriteProblems};
+use shared::kit::{Problems, WriteProblems};
 
 #[derive(Clone, Copy)]
 enum Action {

@@ -20,7 +20,8 @@ use shared::repo::planners::{self, PlannerLink, PlannerPermissions};
 use shared::table::{Condition, WriteOp};
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{Page, PageParams, Problems, WriteProblems, access, commit_versioned, page_of};
+use crate::common::access;
+use shared::kit::{ListParams, ListResponse, Problems, WriteProblems, commit_versioned, page_of};
 
 /// A planner's permissions for the user.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,17 +52,17 @@ fn require_manager(access: &UserAccess) -> Result<()> {
     get,
     path = "/v1/users/{id}/planners",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), PageParams),
+    params(("id" = Uuid, Path, description = "User id"), ListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<PlannerLink>), Problems)
+    responses((status = 200, body = ListResponse<PlannerLink>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_planners(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
-    Query(params): Query<PageParams>,
-) -> Result<Json<Page<PlannerLink>>> {
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<PlannerLink>>> {
     access(&state, &principal, id, Area::Profile, false).await?;
     let page = params.page()?;
     let (items, next) = query_page(
@@ -169,8 +170,11 @@ pub async fn put_planner(
         now,
         &meta,
     );
-    commit_versioned(&state, vec![planners::put_op(&link, current.as_ref().map(|l| l.version))?, audit.write()])
-        .await?;
+    commit_versioned(
+        state.table.as_ref(),
+        vec![planners::put_op(&link, current.as_ref().map(|l| l.version))?, audit.write()],
+    )
+    .await?;
     let status = if current.is_some() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, etag_headers(link.version), Json(link)))
 }
@@ -216,7 +220,7 @@ pub async fn delete_planner(
         &meta,
     );
     let delete = WriteOp::Delete { key: planners::key(id, planner), condition: Condition::version_is(current.version) };
-    commit_versioned(&state, vec![delete, audit.write()]).await?;
+    commit_versioned(state.table.as_ref(), vec![delete, audit.write()]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -27,7 +27,8 @@ use shared::repo::preferences::{self, MAX_VALUE_BYTES, Preference};
 use shared::table::{Condition, TableError, WriteOp};
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{Page, PageParams, Problems, WriteProblems, access, commit_versioned, page_of};
+use crate::common::access;
+use shared::kit::{ListParams, ListResponse, Problems, WriteProblems, commit_versioned, page_of};
 
 /// A preference's new value.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,17 +70,17 @@ fn audit(
     get,
     path = "/v1/users/{id}/preferences",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), PageParams),
+    params(("id" = Uuid, Path, description = "User id"), ListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Page<Preference>), Problems)
+    responses((status = 200, body = ListResponse<Preference>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_preferences(
     State(state): State<AppState>,
     principal: Principal,
     shared::extract::PathId(id): shared::extract::PathId,
-    Query(params): Query<PageParams>,
-) -> Result<Json<Page<Preference>>> {
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<Preference>>> {
     access(&state, &principal, id, Area::Profile, false).await?;
     let page = params.page()?;
     let (items, next) =
@@ -226,7 +227,7 @@ pub async fn put_preference(
             let next = DueDigest::next(id, settings, &location.time_zone, pref.version, pref.updated_at);
             commit_with_digest(&state, ops, id, next).await?;
         }
-        None => commit_versioned(&state, ops).await?,
+        None => commit_versioned(state.table.as_ref(), ops).await?,
     }
     let status = if current.is_some() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, etag_headers(pref.version), Json(pref)))
@@ -266,7 +267,7 @@ pub async fn delete_preference(
     if key == digests::PREFERENCE_KEY {
         commit_with_digest(&state, ops, id, None).await?;
     } else {
-        commit_versioned(&state, ops).await?;
+        commit_versioned(state.table.as_ref(), ops).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

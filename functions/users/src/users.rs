@@ -24,8 +24,9 @@ use shared::table::{Condition, Index, Key, SortKey, TableError, Update, WriteOp}
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result, keys};
 
-use crate::common::{Problems, WriteProblems, access, created_headers};
+use crate::common::access;
 use crate::deletion;
+use shared::kit::{ListResponse, Problems, WriteProblems, created_headers};
 
 type Name = BoundedText<100>;
 
@@ -272,14 +273,14 @@ async fn listed_organisation(state: &AppState, principal: &Principal, given: Opt
     tag = "users",
     params(ListUsersParams),
     security(("bearer" = [])),
-    responses((status = 200, body = crate::common::Page<UserListItem>), Problems)
+    responses((status = 200, body = ListResponse<UserListItem>), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_users(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<ListUsersParams>,
-) -> Result<Json<crate::common::Page<serde_json::Value>>> {
+) -> Result<Json<ListResponse<serde_json::Value>>> {
     principal.require("users", false)?;
     let mut v = Validator::new();
     if let (Some(top), Some(limit)) = (params.top, params.limit)
@@ -379,7 +380,7 @@ pub async fn list_users(
         position.insert("offset".into(), ((offset + limit) as u64).into());
         state.cursors.encode(&list_name, &position)
     });
-    Ok(Json(crate::common::Page { items: page_items, next_cursor }))
+    Ok(Json(ListResponse { items: page_items, next_cursor }))
 }
 
 /// Reads the caller's own user.

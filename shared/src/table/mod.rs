@@ -8,6 +8,7 @@ pub mod contract;
 pub mod counting;
 pub mod dynamo;
 pub mod embedded;
+pub mod faulty;
 pub mod layout;
 
 use async_trait::async_trait;
