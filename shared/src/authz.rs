@@ -14,34 +14,7 @@ use crate::repo::{from_item, organisations, users};
 use crate::state::AppState;
 use crate::table::{Key, MAX_BATCH_GET};
 
-/// How the caller relates to an organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrgAccess {
-    /// Platform superadmin: sees every organisation.
-    Superadmin,
-    /// A member with this role.
-    Member(Role),
-    /// An API key of this organisation: administers it like an admin (never
-    /// an owner), within the key's scopes. A key reaches no other organisation.
-    ApiKey,
-}
-
-impl OrgAccess {
-    /// Owners, admins and superadmins administer the organisation.
-    pub fn is_admin(self) -> bool {
-        match self {
-            OrgAccess::Superadmin | OrgAccess::ApiKey => true,
-            OrgAccess::Member(role) => role.is_admin(),
-        }
-    }
-}
-
-/// The caller's access to `org`; 404 when they have none (or it does not exist).
-/// An organisation being deleted answers 404 here too, so no group keeps
-/// serving it while its memberships are removed.
-pub async fn org_access(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgAccess, ApiError> {
-    Ok(crate::authz_org::org_context(state, principal, org).await?.access)
-}
+pub use crate::authz_org::{OrgAccess, org_access};
 
 /// An area of a member's data that a planner is given access to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

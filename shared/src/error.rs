@@ -215,6 +215,9 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// Generic explanation of a lost race.
+pub const CHANGED_CONCURRENTLY: &str = "The resource changed concurrently; retry the request.";
+
 impl From<TableError> for ApiError {
     /// The one mapping of a storage failure that a handler did not handle
     /// itself: a lost race (a transaction conflict, or a condition that no
@@ -222,7 +225,7 @@ impl From<TableError> for ApiError {
     fn from(err: TableError) -> Self {
         match err {
             TableError::Conflict | TableError::ConditionFailed { .. } => {
-                ApiError::Conflict(crate::kit::CHANGED_CONCURRENTLY.into())
+                ApiError::Conflict(CHANGED_CONCURRENTLY.into())
             }
             other => ApiError::Internal(anyhow::Error::new(other)),
         }

@@ -105,8 +105,7 @@ pub fn created_headers(version: i64, location: &str) -> HeaderMap {
     headers
 }
 
-/// Generic explanation of a lost race.
-pub const CHANGED_CONCURRENTLY: &str = "The resource changed concurrently; retry the request.";
+pub use crate::error::CHANGED_CONCURRENTLY;
 
 /// What a failed condition of one write means to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The common crate every Sundial function is built on: ports and their
 //! adapters, errors, authentication, pagination, audit and OpenAPI.
 
+pub mod access_token;
 pub mod audit;
 pub mod auth;
 pub mod authz;

@@ -1,9 +1,12 @@
 //! The push port: sends a notification to one registered device. The
-//! reminders deliver `push` reminders through it; the real adapter (APNs /
-//! FCM / Web Push) arrives with the notifications work of wave 2, until then
-//! [`RecordingPush`] records what would have been sent so the devserver and
-//! the tests can see it.
+//! reminders deliver `push` reminders through it. The real adapters (SNS
+//! mobile push, Web Push) are not written yet: until they are, deployed
+//! functions use [`UnconfiguredPush`], which refuses every send, so each
+//! push is retried and finally logged as abandoned instead of "succeeding"
+//! silently. The devserver and the tests use [`RecordingPush`] (feature
+//! `embedded`), which records what would have been sent.
 
+#[cfg(feature = "embedded")]
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -13,6 +16,18 @@ use async_trait::async_trait;
 pub trait Push: Send + Sync + 'static {
     /// Sends one notification to one device; an error means it was not accepted.
     async fn send(&self, device_token: &str, title: &str, body: &str) -> anyhow::Result<()>;
+}
+
+/// The deployed default while no push provider is configured: every send
+/// fails, loudly.
+#[derive(Debug, Default)]
+pub struct UnconfiguredPush;
+
+#[async_trait]
+impl Push for UnconfiguredPush {
+    async fn send(&self, _device_token: &str, _title: &str, _body: &str) -> anyhow::Result<()> {
+        anyhow::bail!("no push provider is configured for this deployment")
+    }
 }
 
 /// One recorded push.
@@ -27,11 +42,13 @@ pub struct SentPush {
 }
 
 /// A push adapter that only records what it is asked to send.
+#[cfg(feature = "embedded")]
 #[derive(Debug, Default)]
 pub struct RecordingPush {
     sent: Mutex<Vec<SentPush>>,
 }
 
+#[cfg(feature = "embedded")]
 impl RecordingPush {
     /// Everything sent so far, oldest first.
     pub fn sent(&self) -> Vec<SentPush> {
@@ -39,6 +56,7 @@ impl RecordingPush {
     }
 }
 
+#[cfg(feature = "embedded")]
 #[async_trait]
 impl Push for RecordingPush {
     async fn send(&self, device_token: &str, title: &str, body: &str) -> anyhow::Result<()> {

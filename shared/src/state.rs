@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::auth::TokenKeys;
+use crate::access_token::TokenKeys;
 use crate::blobs::Blobs;
 use crate::clock::Clock;
 use crate::config::LambdaConfig;
 use crate::crypto::hmac_sha256;
 use crate::mail::Mailer;
 use crate::pagination::CursorCodec;
-use crate::push::{Push, RecordingPush};
+use crate::push::{Push, UnconfiguredPush};
 use crate::table::Table;
 
 /// Shared application state (cheap to clone).
@@ -33,7 +33,8 @@ pub struct AppState {
     pub cursors: CursorCodec,
     /// Base URL of the web app, for links in mails (`<appUrl>/reset-password?token=...`).
     pub app_url: Arc<str>,
-    /// Push notifications to registered devices (a recorder until a real adapter exists).
+    /// Push notifications to registered devices (refusing every send until a
+    /// provider is configured; the devserver and tests set a recorder).
     pub push: Arc<dyn Push>,
 }
 
@@ -55,7 +56,7 @@ impl AppState {
             tokens: Arc::new(TokenKeys::new(&derive_key(master_key, "access-token"))),
             cursors: CursorCodec::new(derive_key(master_key, "cursor")),
             app_url: Arc::from("http://127.0.0.1:3000"),
-            push: Arc::new(RecordingPush::default()),
+            push: Arc::new(UnconfiguredPush),
         }
     }
 

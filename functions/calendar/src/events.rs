@@ -7,7 +7,7 @@
 //! as occurrence items next to the series (see `shared::repo::events`):
 //! `one` writes such an item (the series then skips the original time even
 //! if the copy moves), `future` splits the series, `all` changes it. Every
-//! write goes through `shared::repo::events::commit`.
+//! write goes through `shared::repo::calendar::commit`.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -754,7 +754,9 @@ pub async fn create_event(
         )],
         ..Default::default()
     };
-    repo::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &IfMatch::Absent))?;
+    shared::repo::calendar::commit(state.table.as_ref(), &change)
+        .await
+        .map_err(|e| write_failed(e, &IfMatch::Absent))?;
     let out = event_view(&record);
     Ok((StatusCode::CREATED, created_headers(record.version, &out.id), Json(out)))
 }
@@ -1208,7 +1210,7 @@ pub async fn patch_event(
             (change, event_view(&updated))
         }
     };
-    repo::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &if_match))?;
+    shared::repo::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &if_match))?;
     Ok((etag_headers(out.version), Json(out)))
 }
 
@@ -1285,7 +1287,7 @@ pub async fn delete_event(
             whole(record, series_leftovers(&state, record).await?)
         }
     };
-    repo::commit(table, &change).await.map_err(|e| write_failed(e, &if_match))?;
+    shared::repo::calendar::commit(table, &change).await.map_err(|e| write_failed(e, &if_match))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1366,7 +1368,7 @@ pub async fn cancel_event(
             (change, event_view(&updated))
         }
     };
-    repo::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &if_match))?;
+    shared::repo::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &if_match))?;
     Ok((etag_headers(out.version), Json(out)))
 }
 
@@ -1414,7 +1416,7 @@ async fn change_state(
             (change, out)
         }
     };
-    repo::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, if_match))?;
+    shared::repo::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, if_match))?;
     Ok((etag_headers(out.version), Json(out)))
 }
 

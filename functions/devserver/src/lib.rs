@@ -68,7 +68,9 @@ pub fn build_with_table(
     ));
     let outbox =
         Arc::new(Outbox::open(&data_dir.join("outbox.jsonl"), clock.clone()).context("Failed to open the outbox")?);
-    let state = AppState::new(table, blobs.clone(), outbox.clone(), clock, &master_key);
+    // Pushes are recorded locally: there is no push provider on a laptop.
+    let state = AppState::new(table, blobs.clone(), outbox.clone(), clock, &master_key)
+        .with_push(Arc::new(shared::push::RecordingPush::default()));
     let router = shared::http::app(api(), state.clone())
         .merge(dev_routes::router(state.clone(), outbox.clone()))
         .merge(shared::blobs::local::routes(blobs));

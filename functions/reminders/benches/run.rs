@@ -5,7 +5,7 @@
 //!
 //! - 1,000 and 5,000 one-off reminders due in the same minute (inapp);
 //! - 1,000 reminders of daily series, written through the calendar's write
-//!   path (`shared::repo::events::commit`), so each firing reads its series
+//!   path (`shared::repo::calendar::commit`), so each firing reads its series
 //!   and pointer and schedules the next day's occurrence;
 //! - an idle minute (nothing due);
 //! - a catch-up run over 3 hours of empty minutes.
@@ -27,7 +27,7 @@ use shared::blobs::local::LocalBlobs;
 use shared::clock::{Clock, FixedClock};
 use shared::mail::outbox::Outbox;
 use shared::repo::events::{
-    self, Channel, EventChange, EventDetails, EventPut, EventRecord, EventStatus, OccurrenceState, Reminder,
+    Channel, EventChange, EventDetails, EventPut, EventRecord, EventStatus, OccurrenceState, Reminder,
 };
 use shared::repo::reminders::{DueItem, DueKind};
 use shared::table::counting::{CountingTable, TableCounts};
@@ -237,7 +237,7 @@ fn series_reminders(c: &mut Criterion) {
                 puts: vec![EventPut { record: daily_series(owner, i, created), previous: None }],
                 ..Default::default()
             };
-            events::commit(bench.table(), &change).await.expect("create series");
+            shared::repo::calendar::commit(bench.table(), &change).await.expect("create series");
         }
     });
     // Each iteration fires the next day's occurrence (the run before stored it).

@@ -3,7 +3,9 @@
 //! and a local directory served by the devserver under HMAC-signed URLs
 //! (`local`). Both are held to one contract suite (`contract`).
 
+#[cfg(feature = "testkit")]
 pub mod contract;
+#[cfg(feature = "embedded")]
 pub mod local;
 pub mod s3;
 

@@ -3,7 +3,9 @@
 //! `GET /_dev/outbox` (`outbox`). Both are held to one contract suite
 //! (`contract`).
 
+#[cfg(feature = "testkit")]
 pub mod contract;
+#[cfg(feature = "embedded")]
 pub mod outbox;
 pub mod ses;
 pub mod templates;

@@ -2,7 +2,7 @@
 //! per-occurrence items, all in the owner's partition `CAL#<ownerId>`, so a
 //! window read is one Query of that calendar.
 //!
-//! Every event write goes through [`commit`], which builds the one
+//! Every event write goes through `repo::calendar::commit`, which builds the one
 //! transaction of a change (events, occurrence items, the id references,
 //! attendee index items, audit entries). Work that must follow every event
 //! change atomically — the reminders' due-item scheduling — hooks in at
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{from_item, to_item};
 use crate::keys;
-use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, TableError, WriteOp};
+use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, WriteOp};
 
 /// Whether an event (or occurrence) takes place.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -293,17 +293,8 @@ fn attendee_delete(event: &EventRecord, user: Uuid) -> WriteOp {
     }
 }
 
-/// THE HOOK for work that must be scheduled atomically with every event
-/// change: the reminders' due items. For every event the change touches it
-/// deletes the due items its pointer lists and writes the ones the event
-/// has now (none once cancelled or deleted), with the pointer replaced on a
-/// version condition; `scheduling` is what [`super::reminders::load`] read
-/// just before the commit.
-pub fn scheduling_ops(change: &EventChange, scheduling: &super::reminders::Scheduling) -> anyhow::Result<Vec<WriteOp>> {
-    super::reminders::scheduling_ops(change, scheduling)
-}
-
-/// The operations of a change, in one list (see [`commit`]).
+/// The operations of a change, in one list (see `repo::calendar::commit`,
+/// which adds the change's scheduling).
 pub fn transaction(change: &EventChange) -> anyhow::Result<Vec<WriteOp>> {
     let mut ops = Vec::new();
     for put in &change.puts {
@@ -364,24 +355,6 @@ pub fn transaction(change: &EventChange) -> anyhow::Result<Vec<WriteOp>> {
     }
     ops.extend(change.audit.iter().cloned());
     Ok(ops)
-}
-
-/// Writes a change all-or-nothing, with its due-item scheduling. A failed
-/// condition means another writer changed one of the events or occurrences
-/// meanwhile. A reminders run may move an event's due pointer between the
-/// read and the write; then the scheduling is read again and retried.
-pub async fn commit(table: &dyn Table, change: &EventChange) -> Result<(), TableError> {
-    let base = transaction(change).map_err(TableError::Backend)?;
-    let mut attempt = 0;
-    loop {
-        let scheduling = super::reminders::load(table, change).await.map_err(TableError::Backend)?;
-        let mut ops = base.clone();
-        ops.extend(scheduling_ops(change, &scheduling).map_err(TableError::Backend)?);
-        match table.transact_write(ops).await {
-            Err(TableError::ConditionFailed { index: Some(i) }) if i >= base.len() && attempt < 3 => attempt += 1,
-            other => return other,
-        }
-    }
 }
 
 /// The owner of an event, from its id reference.

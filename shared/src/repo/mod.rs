@@ -4,6 +4,7 @@
 pub mod almanac;
 pub mod api_keys;
 pub mod attachments;
+pub mod calendar;
 pub mod contacts;
 pub mod digests;
 pub mod events;

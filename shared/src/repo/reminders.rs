@@ -404,7 +404,7 @@ pub async fn load(table: &dyn Table, change: &EventChange) -> anyhow::Result<Sch
 }
 
 /// The writes that replace the due items of every event `change` touches
-/// (see [`super::events::scheduling_ops`]).
+/// (see `super::calendar::commit`).
 pub fn scheduling_ops(change: &EventChange, scheduling: &Scheduling) -> anyhow::Result<Vec<WriteOp>> {
     let mut ops = Vec::new();
     for (event, owner) in touched(change) {

@@ -4,10 +4,14 @@
 //! the embedded adapter can reproduce the same semantics exactly. Both are
 //! held to one contract suite (`contract`).
 
+#[cfg(feature = "testkit")]
 pub mod contract;
+#[cfg(feature = "testkit")]
 pub mod counting;
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "testkit")]
 pub mod faulty;
 pub mod layout;
 
