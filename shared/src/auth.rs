@@ -315,6 +315,10 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Already authenticated by a layer that had to know first (idempotency).
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
         if let Some(token) = bearer(parts) {
             return if token.starts_with(personal_tokens::PREFIX) {
                 from_personal_token(state, token).await

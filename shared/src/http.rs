@@ -85,12 +85,15 @@ async fn log_request(req: Request, next: Next) -> Response {
 
 /// A servable router: the group's routes plus everything every function does.
 pub fn app(api: OpenApiRouter<AppState>, state: AppState) -> Router {
-    let (router, _) = api.merge(common_api()).split_for_parts();
+    let (router, doc) = api.merge(common_api()).split_for_parts();
+    let protected = crate::idempotency::ProtectedPosts::from_doc(&doc);
     router
+        // Inside the routing, so the idempotency layer knows the route and
+        // can authenticate before it reads the key.
+        .route_layer(middleware::from_fn_with_state((state.clone(), protected), crate::idempotency::layer))
         .route_layer(middleware::from_fn(remember_route))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::from_fn_with_state(state.clone(), crate::idempotency::layer))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(middleware::from_fn(log_request))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -3,14 +3,24 @@
 //! creating twice. Keys are scoped to the credential that sent them; the
 //! record is claimed with a conditional put before the handler runs, so two
 //! concurrent retries cannot both execute.
+//!
+//! Authentication comes first: on a route that needs a credential (every
+//! operation whose OpenAPI security has no empty requirement) the caller is
+//! authenticated before the key is even read, so a request without valid
+//! credentials is a 401 whatever its key; the principal is handed on to the
+//! handler in the request's extensions (no second lookup).
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 
+use crate::auth::Principal;
 use crate::crypto::sha256_hex;
 use crate::error::ApiError;
 use crate::extract::MAX_JSON_BODY;
@@ -44,15 +54,56 @@ fn valid_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// The middleware; a no-op for anything but a `POST` with the header.
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST {
+/// The `POST` routes (templates such as `/v1/users/{id}/contacts`) that need
+/// a credential, read from the OpenAPI document the routes are built from.
+#[derive(Debug, Clone, Default)]
+pub struct ProtectedPosts(Arc<HashSet<String>>);
+
+impl ProtectedPosts {
+    /// Every `POST` operation of `doc` whose security has no empty (optional)
+    /// requirement.
+    pub fn from_doc(doc: &utoipa::openapi::OpenApi) -> Self {
+        let protected = doc
+            .paths
+            .paths
+            .iter()
+            .filter(|(_, item)| {
+                item.post.as_ref().and_then(|op| op.security.as_ref()).is_some_and(|requirements| {
+                    !requirements.is_empty()
+                        && requirements
+                            .iter()
+                            .all(|r| serde_json::to_value(r).is_ok_and(|v| v != serde_json::json!({})))
+                })
+            })
+            .map(|(path, _)| path.clone())
+            .collect();
+        Self(Arc::new(protected))
+    }
+
+    fn contains(&self, route: &str) -> bool {
+        self.0.contains(route)
+    }
+}
+
+/// The middleware (a route layer); a no-op for anything but a `POST` with
+/// the header.
+pub async fn layer(State((state, protected)): State<(AppState, ProtectedPosts)>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || !req.headers().contains_key(IDEMPOTENCY_KEY) {
         return next.run(req).await;
     }
-    let Some(raw_key) = req.headers().get(IDEMPOTENCY_KEY) else {
-        return next.run(req).await;
-    };
-    match handle(state, raw_key.clone(), req, next).await {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let (mut parts, body) = req.into_parts();
+    if protected.contains(&route) {
+        match Principal::from_request_parts(&mut parts, &state).await {
+            Ok(principal) => {
+                parts.extensions.insert(principal);
+            }
+            Err(err) => return err.into_response(),
+        }
+    }
+    let req = Request::from_parts(parts, body);
+    let Some(raw_key) = req.headers().get(IDEMPOTENCY_KEY).cloned() else { return next.run(req).await };
+    match handle(state, raw_key, req, next).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }

@@ -79,3 +79,48 @@ async fn bad_idempotency_keys_are_rejected() {
     assert_eq!(response.status(), 400);
     assert_eq!(problem(response).await["errors"][0]["field"], "Idempotency-Key");
 }
+
+#[tokio::test]
+async fn authentication_comes_before_the_idempotency_key_and_the_body() {
+    let app = spawn_app().await;
+    for path in ["/v1/events", "/v1/organisations", "/v1/users", "/v1/organisations/x/groups"] {
+        for key in ["has space", "fine-key"] {
+            let response = app
+                .client
+                .post(format!("{}{path}", app.base))
+                .header("Idempotency-Key", key)
+                .json(&serde_json::json!({"not": "valid"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 401, "{path} with key {key:?}");
+            assert_eq!(problem(response).await["code"], "unauthenticated");
+        }
+    }
+    // A bad credential is a 401 too, before the key is read.
+    let response = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .bearer_auth("not-a-token")
+        .header("Idempotency-Key", "has space")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    // With valid credentials the key is checked as before.
+    let body = app.sign_up("Sunrise", "owner@example.com").await;
+    let owner = uuid::Uuid::parse_str(body["user"]["id"].as_str().unwrap()).unwrap();
+    let token = app.token_for(owner).await;
+    let response = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "has space")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(problem(response).await["errors"][0]["field"], "Idempotency-Key");
+}
