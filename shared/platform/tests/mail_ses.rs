@@ -5,11 +5,11 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use serde::Deserialize;
-use shared::mail::{
+use platform::mail::{
     contract::{self, Delivered, DeliveryProbe},
     ses::SesMailer,
 };
+use serde::Deserialize;
 
 const SENDER: &str = "noreply@sundial.test";
 
@@ -68,8 +68,8 @@ impl DeliveryProbe for MotoProbe {
 
 /// A mailer on the emulator with its sender verified, and a probe.
 async fn setup() -> (SesMailer, MotoProbe) {
-    let endpoint = shared::aws::test_endpoint();
-    let config = shared::aws::emulator_config(&endpoint).await;
+    let endpoint = platform::aws::test_endpoint();
+    let config = platform::aws::emulator_config(&endpoint).await;
     let client = aws_sdk_sesv2::Client::new(&config);
     // The emulator, like SES, only sends from known identities; tests share
     // one, so "already exists" is fine.

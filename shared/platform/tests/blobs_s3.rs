@@ -1,16 +1,16 @@
 //! The `Blobs` contract against `S3Blobs` on the AWS emulator
 //! (`SUNDIAL_TEST_AWS_ENDPOINT`), each test in its own bucket.
 
-use shared::blobs::{
+use platform::blobs::{
     contract,
     s3::{S3Blobs, create_bucket},
 };
 
 /// An `S3Blobs` on a fresh bucket of the emulator.
 async fn blobs() -> S3Blobs {
-    let endpoint = shared::aws::test_endpoint();
-    let config = shared::aws::emulator_config(&endpoint).await;
-    let client = shared::aws::s3_client(&config);
+    let endpoint = platform::aws::test_endpoint();
+    let config = platform::aws::emulator_config(&endpoint).await;
+    let client = platform::aws::s3_client(&config);
     let bucket = format!("sundial-blobs-{}", uuid::Uuid::now_v7().simple());
     create_bucket(&client, &bucket).await.unwrap();
     S3Blobs::new(client, bucket)
@@ -44,8 +44,8 @@ async fn upload_size_is_limited() {
 #[tokio::test]
 async fn create_bucket_is_idempotent() {
     let blobs = blobs().await;
-    let config = shared::aws::emulator_config(&shared::aws::test_endpoint()).await;
-    let client = shared::aws::s3_client(&config);
+    let config = platform::aws::emulator_config(&platform::aws::test_endpoint()).await;
+    let client = platform::aws::s3_client(&config);
     create_bucket(&client, blobs.bucket()).await.unwrap();
     client.head_bucket().bucket(blobs.bucket()).send().await.unwrap();
 }

@@ -6,7 +6,7 @@ use crate::error::{ApiError, FieldError};
 /// Accumulates field errors while request DTOs are parsed into domain types.
 ///
 /// ```
-/// use shared::validation::Validator;
+/// use platform::validation::Validator;
 /// let mut v = Validator::new();
 /// let n: Option<u8> = v.field("count", "7".parse::<u8>().map_err(|e| e.to_string()));
 /// assert_eq!(n, Some(7));

@@ -2,7 +2,7 @@
 //! own routes, plus the checks only the local adapter can make (moto does
 //! not verify signatures, so refusals are tested here and in unit tests).
 
-use shared::{
+use platform::{
     blobs::{Blobs, UploadSpec, contract, local::LocalBlobs},
     clock::{Clock, FixedClock, SystemClock},
 };
@@ -21,7 +21,7 @@ async fn serve_with(clock: Arc<dyn Clock>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let blobs = Arc::new(LocalBlobs::new(dir.path().to_path_buf(), base_url.clone(), b"test key".to_vec(), clock));
-    let app = shared::blobs::local::routes(blobs.clone());
+    let app = platform::blobs::local::routes(blobs.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server { blobs, http: reqwest::Client::new(), base_url, dir }
 }

@@ -8,7 +8,6 @@ pub mod contract;
 #[cfg(feature = "embedded")]
 pub mod outbox;
 pub mod ses;
-pub mod templates;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

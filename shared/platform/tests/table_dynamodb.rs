@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::TimeToLiveStatus;
-use shared::aws::{emulator_config, test_endpoint};
-use shared::table::Table;
-use shared::table::dynamo::{DynamoTable, create_table};
+use platform::aws::{emulator_config, test_endpoint};
+use platform::table::Table;
+use platform::table::dynamo::{DynamoTable, create_table};
 
 async fn client() -> Client {
     Client::new(&emulator_config(&test_endpoint()).await)
@@ -21,7 +21,7 @@ async fn fresh() -> Arc<dyn Table> {
     Arc::new(DynamoTable::new(client, name))
 }
 
-shared::table_contract_tests!(fresh);
+platform::table_contract_tests!(fresh);
 
 #[tokio::test]
 async fn create_table_is_idempotent_and_enables_ttl() {

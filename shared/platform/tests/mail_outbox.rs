@@ -2,7 +2,7 @@
 //! newest first, case-insensitive filtering, surviving restarts.
 
 use chrono::{DateTime, Utc};
-use shared::{
+use platform::{
     clock::{FixedClock, SystemClock},
     mail::{Mail, Mailer, contract, outbox::Outbox},
 };

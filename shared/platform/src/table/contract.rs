@@ -27,7 +27,7 @@ use super::{Cmp, Condition, Index, Item, Key, Page, Query, SortKey, Table, Table
 ///
 /// ```ignore
 /// async fn fresh() -> std::sync::Arc<dyn shared::table::Table> { /* ... */ }
-/// shared::table_contract_tests!(fresh);
+/// platform::table_contract_tests!(fresh);
 /// ```
 #[macro_export]
 macro_rules! table_contract_tests {

@@ -4,9 +4,9 @@
 
 use std::process::Command;
 
+use platform::table::embedded::EmbeddedTable;
+use platform::table::{Condition, Index, Item, Key, Query, Table, Update};
 use serde_json::json;
-use shared::table::embedded::EmbeddedTable;
-use shared::table::{Condition, Index, Item, Key, Query, Table, Update};
 use tempfile::TempDir;
 
 /// A fresh table in its own temporary directory, removed when dropped.
@@ -28,7 +28,7 @@ async fn fresh() -> Fresh {
     Fresh { table, _dir: dir }
 }
 
-shared::table_contract_tests!(fresh);
+platform::table_contract_tests!(fresh);
 
 fn item(pk: &str, sk: &str, n: i64) -> Item {
     let mut item = Item::new();
@@ -92,7 +92,7 @@ async fn acknowledged_writes_survive_a_crash() {
 /// part of the shared contract: the emulator fails such requests outright.)
 #[tokio::test]
 async fn ordering_across_types_is_false() {
-    use shared::table::{Cmp, TableError};
+    use platform::table::{Cmp, TableError};
     let fixture = fresh().await;
     let table = &fixture.table;
     table.put(item("P", "1", 1), Condition::Always).await.expect("put");
