@@ -51,3 +51,31 @@ async fn the_served_document_is_the_checked_in_one() {
     assert_eq!(served, checked_in);
     assert_eq!(served["info"]["title"], "Sundial API");
 }
+
+#[test]
+fn every_schema_reference_resolves() {
+    let doc: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 100, "the document references its schemas");
+    let missing: Vec<&String> = all
+        .iter()
+        .filter(|r| {
+            let name = r.trim_start_matches("#/components/schemas/");
+            doc["components"]["schemas"][name].is_null()
+        })
+        .collect();
+    assert!(missing.is_empty(), "unresolvable references: {missing:?}");
+}

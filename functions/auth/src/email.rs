@@ -30,6 +30,7 @@ use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
 use crate::password::{audit, changed_meanwhile, commit, current_user, recipient, send_quietly, user_update};
+use shared::kit::BodyProblems;
 
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -128,6 +129,7 @@ async fn send_required(state: &AppState, mail: &shared::mail::Mail) -> Result<()
     tag = "auth",
     request_body = TokenRequest,
     responses(
+        BodyProblems,
         (status = 204, description = "The address is verified"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired token"),
@@ -198,6 +200,7 @@ pub async fn resend_verification(
     request_body = EmailChangeRequest,
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 202, body = PendingEmailChange, description = "Pending until the link mailed to the new address is used"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Unauthenticated, or `mfa_required`"),
@@ -335,6 +338,7 @@ pub async fn cancel_email_change(
     tag = "auth",
     request_body = TokenRequest,
     responses(
+        BodyProblems,
         (status = 200, body = User, description = "The account with its new address"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "Unknown, used, aborted or expired token"),

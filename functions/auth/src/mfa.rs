@@ -26,6 +26,7 @@ use shared::table::{Condition, Update, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use crate::password::{audit, changed_meanwhile, commit, current_user, recipient, send_quietly, user_update};
+use shared::kit::BodyProblems;
 
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -154,6 +155,7 @@ pub async fn create_totp(
     request_body = CodeRequest,
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 200, body = MfaStatus),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "Wrong or used code"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -204,6 +206,7 @@ pub async fn enable_totp(
     request_body = CodeRequest,
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 200, body = MfaStatus),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "Wrong or used code"),
         (status = 401, body = Problem, content_type = "application/problem+json"),

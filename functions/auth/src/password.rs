@@ -20,6 +20,7 @@ use shared::auth::{Principal, require_recent_login};
 use shared::domain::{Email, Password};
 use shared::error::Problem;
 use shared::extract::Json;
+use shared::kit::BodyProblems;
 use shared::mail::Mail;
 use shared::mail::templates::{self, Recipient, SecurityEvent};
 use shared::one_time::{self, Purpose};
@@ -125,6 +126,7 @@ impl std::fmt::Debug for ChangePasswordRequest {
     request_body = ChangePasswordRequest,
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 204, description = "Changed; the other sessions ended and a notice was mailed"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -189,6 +191,7 @@ pub struct PasswordResetRequest {
     tag = "auth",
     request_body = PasswordResetRequest,
     responses(
+        BodyProblems,
         (status = 202, description = "Accepted; a mail was sent if the address belongs to an account"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
     )
@@ -269,6 +272,7 @@ impl std::fmt::Debug for CompletePasswordResetRequest {
     tag = "auth",
     request_body = CompletePasswordResetRequest,
     responses(
+        BodyProblems,
         (status = 204, description = "The password was set"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired token"),

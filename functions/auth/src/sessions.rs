@@ -26,6 +26,7 @@ use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::idempotency::no_store;
 use shared::keys;
+use shared::kit::BodyProblems;
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::from_item;
 use shared::repo::sessions::{self, SESSION_TTL, SessionKind, SessionRecord};
@@ -332,6 +333,7 @@ fn access_token(state: &AppState, session: &SessionRecord) -> Result<String> {
     tag = "auth",
     request_body = SignInRequest,
     responses(
+        BodyProblems,
         (status = 200, body = TokenResponse, description = "Signed in"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Wrong credentials (`unauthenticated`) or a second factor needed (`mfa_required`)"),
@@ -364,6 +366,7 @@ pub async fn create_token(
     tag = "auth",
     request_body = SignInRequest,
     responses(
+        BodyProblems,
         (status = 200, body = CookieSessionResponse, description = "Signed in", headers(("Set-Cookie" = String, description = "The session cookie"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -425,6 +428,7 @@ fn pair(
     tag = "auth",
     request_body = RefreshRequest,
     responses(
+        BodyProblems,
         (status = 200, body = RefreshResponse, description = "A new pair"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Invalid, expired or reused (the session is now ended)"),

@@ -18,6 +18,7 @@ use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::BoundedText;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
+use shared::kit::BodyProblems;
 use shared::mail::templates::{self, SecurityEvent};
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::from_item;
@@ -129,6 +130,7 @@ pub async fn list_personal_tokens(
     request_body = NewPersonalToken,
     security(("bearer" = []), ("cookie" = [])),
     responses(
+        BodyProblems,
         (status = 201, body = CreatedPersonalToken, description = "Created", headers(("ETag" = String, description = "The version"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),

@@ -35,7 +35,7 @@ use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
 use crate::common;
-use shared::kit::{ListResponse, Problems, WriteProblems};
+use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems};
 
 /// Most keywords per item.
 const MAX_KEYWORDS: usize = 20;
@@ -473,7 +473,7 @@ pub async fn list_almanac_subjects(
     request_body = SubjectBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
-    responses((status = 201, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 201, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_subject(
@@ -544,7 +544,7 @@ pub async fn get_almanac_subject(
     request_body = SubjectBody,
     params(("id" = Uuid, Path, description = "Subject id"), ("If-Match" = Option<String>, Header, description = "The version read")),
     security(("bearer" = [])),
-    responses((status = 200, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn put_almanac_subject(
@@ -623,7 +623,7 @@ pub async fn list_almanac_locations(
     request_body = LocationBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
-    responses((status = 201, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 201, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_location(
@@ -691,7 +691,7 @@ pub async fn get_almanac_location(
     request_body = LocationBody,
     params(("id" = Uuid, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "The version read")),
     security(("bearer" = [])),
-    responses((status = 200, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn put_almanac_location(
@@ -812,7 +812,7 @@ pub async fn list_almanac_events(
     request_body = AlmanacEventBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
-    responses((status = 201, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 201, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_event(
@@ -868,7 +868,7 @@ pub async fn get_almanac_event(
     request_body = AlmanacEventBody,
     params(("id" = Uuid, Path, description = "Almanac event id"), ("If-Match" = Option<String>, Header, description = "The version read")),
     security(("bearer" = [])),
-    responses((status = 200, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn put_almanac_event(

@@ -35,7 +35,7 @@ use shared::{ApiError, AppState, Result};
 
 use crate::common::{self, write_failed};
 use crate::series::{self, Recurrence, Timing};
-use shared::kit::{ListResponse, Problems, WriteProblems};
+use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems};
 
 /// Longest window a list may ask for.
 pub const MAX_WINDOW_DAYS: i64 = 366;
@@ -216,6 +216,8 @@ pub enum Scope {
 #[into_params(parameter_in = Query)]
 pub struct ScopeParams {
     /// `one|future|all`; required for instance ids of a series, default `all` otherwise.
+    // Inline: a parameter's schema is not collected into the components.
+    #[param(inline)]
     pub scope: Option<Scope>,
 }
 
@@ -678,7 +680,7 @@ fn created_headers(version: i64, id: &str) -> HeaderMap {
     request_body = CreateEvent,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
-    responses((status = 201, body = EventView, headers(("ETag" = String, description = "The version"))), Problems)
+    responses(BodyProblems, (status = 201, body = EventView, headers(("ETag" = String, description = "The version"))), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_event(
@@ -1055,6 +1057,7 @@ fn fresh_series(from: &EventRecord, principal: &Principal, now: DateTime<Utc>) -
     ),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 200, body = EventView, description = "The instance (one), the new series (future) or the event/series (all)", headers(("ETag" = String, description = "The version"))),
         Problems,
         WriteProblems
@@ -1428,7 +1431,7 @@ async fn change_state(
     request_body = DoneRequest,
     params(("id" = String, Path, description = "Event id or instance id"), ("If-Match" = Option<String>, Header, description = "The version read")),
     security(("bearer" = [])),
-    responses((status = 200, body = EventView, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = EventView, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn mark_event_done(
@@ -1451,7 +1454,7 @@ pub async fn mark_event_done(
     request_body = BTreeMap<String, Vec<String>>,
     params(("id" = String, Path, description = "Event id or instance id"), ("If-Match" = Option<String>, Header, description = "The version read")),
     security(("bearer" = [])),
-    responses((status = 200, body = EventView, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = EventView, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn save_event_progress(

@@ -14,6 +14,7 @@ use shared::crypto::sha256_hex;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::keys;
+use shared::kit::BodyProblems;
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::reminders::{NotificationRecord, notification_created_at, notification_key};
 use shared::repo::{from_item, to_item};
@@ -201,6 +202,7 @@ fn device_key(user: Uuid, token: &str) -> Key {
     request_body = NewDevice,
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 201, body = Device),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),

@@ -23,7 +23,7 @@ use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
 use crate::common::{self, write_failed};
-use shared::kit::{ListResponse, Problems, WriteProblems};
+use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems};
 
 /// The fields of a template (create and replace).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -231,7 +231,7 @@ pub async fn list_event_templates(
     request_body = TemplateBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
-    responses((status = 201, body = Template, headers(("ETag" = String, description = "The version"))), Problems)
+    responses(BodyProblems, (status = 201, body = Template, headers(("ETag" = String, description = "The version"))), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_event_template(
@@ -317,7 +317,7 @@ pub async fn get_event_template(
     request_body = TemplateBody,
     params(("id" = Uuid, Path, description = "Template id"), ("If-Match" = Option<String>, Header, description = "The version read")),
     security(("bearer" = [])),
-    responses((status = 200, body = Template, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = Template, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn put_event_template(
@@ -380,7 +380,7 @@ pub async fn delete_event_template(
     request_body = ImportRequest,
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
-    responses((status = 201, body = ListResponse<Template>, description = "The user's new templates"), Problems)
+    responses(BodyProblems, (status = 201, body = ListResponse<Template>, description = "The user's new templates"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn import_event_templates(

@@ -28,7 +28,7 @@ use shared::{ApiError, AppState, Result};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use shared::kit::{CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems};
+use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems};
 
 type KeyName = BoundedText<100>;
 
@@ -116,6 +116,7 @@ pub async fn list_api_keys(
     params(("id" = Uuid, Path, description = "Organisation id")),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 201, body = CreatedApiKey, description = "Created; `Cache-Control: no-store`"),
         Problems
     )

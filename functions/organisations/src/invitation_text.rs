@@ -19,7 +19,7 @@ use shared::table::{Condition, Key, Table, WriteOp};
 use shared::validation::Validator;
 use shared::{AppState, Result};
 
-use shared::kit::{CHANGED_CONCURRENTLY, Failure, Problems, Tx, WriteProblems};
+use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, Problems, Tx, WriteProblems};
 
 /// Longest invitation text.
 pub const MAX_TEXT: usize = 5000;
@@ -98,7 +98,7 @@ pub async fn get_invitation_text(
         ("If-Match" = Option<String>, Header, description = "The version to replace (\"0\" before the first PUT)"),
     ),
     security(("bearer" = [])),
-    responses((status = 200, body = InvitationText, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = InvitationText, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn put_invitation_text(

@@ -37,7 +37,7 @@ use shared::{ApiError, AppState, Result};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use shared::kit::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
+use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
 
 /// This module's routes.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -165,6 +165,7 @@ async fn send_mail(state: &AppState, ctx: &OrgContext, record: &InvitationRecord
     ),
     security(("bearer" = []), ("apiKey" = [])),
     responses(
+        BodyProblems,
         (status = 201, body = Invitation, headers(("ETag" = String, description = "The version"))),
         Problems,
         WriteProblems
@@ -426,6 +427,7 @@ pub async fn resend_invitation(
     request_body = AcceptInvitation,
     security((), ("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 200, body = AcceptedInvitation, description = "Joined as the signed-in user"),
         (status = 201, body = AcceptedInvitation, description = "Account created and joined"),
         (status = 400, body = Problem, content_type = "application/problem+json"),

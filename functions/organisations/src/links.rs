@@ -25,7 +25,7 @@ use shared::table::{Condition, Index, Key, Update, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use shared::kit::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
+use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
 
 type LinkName = BoundedText<200>;
 const MAX_URL: usize = 2048;
@@ -226,7 +226,7 @@ pub struct CreateLinkRequest {
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response"),
     ),
     security(("bearer" = [])),
-    responses((status = 201, body = Link, description = "Created"), Problems, WriteProblems)
+    responses(BodyProblems, (status = 201, body = Link, description = "Created"), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_link(
@@ -336,7 +336,7 @@ async fn read_link(state: &AppState, org: Uuid, id: Uuid) -> Result<Link> {
         ("If-Match" = Option<String>, Header, description = "The version to change"),
     ),
     security(("bearer" = [])),
-    responses((status = 200, body = Link, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = Link, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn update_link(

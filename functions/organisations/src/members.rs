@@ -34,7 +34,7 @@ use shared::repo::users::{self, Person};
 use shared::table::{Condition, Index, Key, SortKey, WriteOp};
 use shared::{ApiError, AppState, Result};
 
-use shared::kit::{CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems};
+use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems};
 
 /// Counter changes of one unit.
 type Deltas = Vec<(Relation, i64)>;
@@ -198,6 +198,7 @@ fn remove_relations(tx: &mut Tx, org: Uuid, relations: &[RelationRecord]) {
     ),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 200, body = Membership, description = "Role changed", headers(("ETag" = String, description = "The membership version"))),
         (status = 201, body = Membership, description = "Member added (superadmins only)", headers(("ETag" = String, description = "The membership version"))),
         Problems, WriteProblems

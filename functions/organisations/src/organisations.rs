@@ -27,7 +27,7 @@ use shared::table::{Condition, Index, TableError, Update, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use shared::kit::{ListParams, Problems, WriteProblems, commit_versioned, created_headers};
+use shared::kit::{BodyProblems, ListParams, Problems, WriteProblems, commit_versioned, created_headers};
 
 type Name = BoundedText<100>;
 type OrgName = BoundedText<200>;
@@ -88,6 +88,7 @@ pub struct SignUpResponse {
     request_body = SignUpRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     responses(
+        BodyProblems,
         (status = 201, body = SignUpResponse, description = "Created"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The email is already registered"),
@@ -199,7 +200,7 @@ pub struct CreateOrganisationRequest {
     request_body = CreateOrganisationRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
-    responses((status = 201, body = Organisation, description = "Created", headers(("ETag" = String, description = "The version"))), Problems)
+    responses(BodyProblems, (status = 201, body = Organisation, description = "Created", headers(("ETag" = String, description = "The version"))), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_organisation(
@@ -299,7 +300,7 @@ pub struct UpdateOrganisationRequest {
         ("If-Match" = Option<String>, Header, description = "The version to change"),
     ),
     security(("bearer" = [])),
-    responses((status = 200, body = Organisation, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = Organisation, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn update_organisation(

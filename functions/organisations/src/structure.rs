@@ -34,7 +34,9 @@ use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
 use crate::common::{UserEntry, check_change};
-use shared::kit::{CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems, created_headers};
+use shared::kit::{
+    BodyProblems, CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems, created_headers,
+};
 
 type UnitName = BoundedText<200>;
 /// Most users one `{add, remove}` request may name.
@@ -543,7 +545,7 @@ macro_rules! unit_routes {
                 tag = "organisations",
                 params(("id" = Uuid, Path, description = "Organisation id"), ListParams),
                 security(("bearer" = [])),
-                responses((status = 200, body = ListResponse<Unit>), Problems)
+                responses(BodyProblems, (status = 200, body = ListResponse<Unit>), Problems)
             )]
             pub async fn list(
                 State(state): State<AppState>,

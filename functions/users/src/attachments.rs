@@ -24,7 +24,7 @@ use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
-use shared::kit::{ListParams, ListResponse, Problems, WriteProblems, commit_versioned, created_headers};
+use shared::kit::{BodyProblems, ListParams, ListResponse, Problems, WriteProblems, commit_versioned, created_headers};
 
 /// How long an upload URL works.
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
@@ -102,6 +102,7 @@ fn parse_ids(id: &str, attachment: &str) -> Result<(Uuid, Uuid)> {
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 201, body = UploadTicket, description = "Upload with the given request, then confirm"),
         Problems,
         (status = 413, body = shared::error::Problem, content_type = "application/problem+json", description = "Larger than 50 MB"),
@@ -170,6 +171,7 @@ pub async fn create_upload_url(
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 201, body = Attachment, description = "Confirmed"),
         Problems,
         (status = 409, body = shared::error::Problem, content_type = "application/problem+json", description = "Not uploaded (completely) yet"),

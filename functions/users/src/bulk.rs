@@ -15,7 +15,7 @@ use shared::repo::users::User;
 use shared::{ApiError, AppState, Result};
 
 use crate::users::CreateUser;
-use shared::kit::Problems;
+use shared::kit::{BodyProblems, Problems};
 
 /// Most items in one bulk request.
 pub const MAX_BULK: usize = 100;
@@ -69,7 +69,7 @@ fn check_count(len: usize, field: &str) -> Result<()> {
     request_body = BulkCreate,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
-    responses((status = 200, body = BulkResponse, description = "Per-item results"), Problems)
+    responses(BodyProblems, (status = 200, body = BulkResponse, description = "Per-item results"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn bulk_create_users(
@@ -113,7 +113,7 @@ pub struct BulkDelete {
     tag = "users",
     request_body = BulkDelete,
     security(("bearer" = [])),
-    responses((status = 200, body = BulkResponse, description = "Per-item results"), Problems)
+    responses(BodyProblems, (status = 200, body = BulkResponse, description = "Per-item results"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn bulk_delete_users(

@@ -20,7 +20,9 @@ use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
-use shared::kit::{ListParams, ListResponse, Problems, WriteProblems, commit_versioned, created_headers, page_of};
+use shared::kit::{
+    BodyProblems, ListParams, ListResponse, Problems, WriteProblems, commit_versioned, created_headers, page_of,
+};
 
 /// A contact as written by clients (PUT replaces every field).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -119,7 +121,7 @@ pub async fn list_contacts(
     request_body = ContactBody,
     params(("id" = Uuid, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
-    responses((status = 201, body = Contact, description = "Created"), Problems)
+    responses(BodyProblems, (status = 201, body = Contact, description = "Created"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_contact(
@@ -166,7 +168,7 @@ pub async fn create_contact(
         ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
     ),
     security(("bearer" = [])),
-    responses((status = 200, body = Contact), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = Contact), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn put_contact(

@@ -19,7 +19,7 @@ use shared::table::{Condition, TableError, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
-use shared::kit::{ListParams, ListResponse, Problems, page_of};
+use shared::kit::{BodyProblems, ListParams, ListResponse, Problems, page_of};
 
 /// Who follows (or stops following).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,6 +83,7 @@ async fn check_follower(
     params(("id" = Uuid, Path, description = "The user to follow")),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 201, body = Follow, description = "Now following"),
         Problems,
         (status = 409, body = shared::error::Problem, content_type = "application/problem+json", description = "Already following"),
@@ -119,7 +120,7 @@ pub async fn follow_user(
     request_body = FollowerBody,
     params(("id" = Uuid, Path, description = "The followed user")),
     security(("bearer" = [])),
-    responses((status = 204, description = "No longer following"), Problems)
+    responses(BodyProblems, (status = 204, description = "No longer following"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn unfollow_user(

@@ -21,7 +21,7 @@ use shared::table::{Condition, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
-use shared::kit::{ListParams, ListResponse, Problems, WriteProblems, commit_versioned, page_of};
+use shared::kit::{BodyProblems, ListParams, ListResponse, Problems, WriteProblems, commit_versioned, page_of};
 
 /// A planner's permissions for the user.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,6 +93,7 @@ pub async fn list_planners(
     ),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 200, body = PlannerLink, description = "Changed"),
         (status = 201, body = PlannerLink, description = "Linked"),
         Problems, WriteProblems
@@ -256,7 +257,7 @@ fn escape(text: &str) -> String {
     request_body = PlannerInviteBody,
     params(("id" = Uuid, Path, description = "The member to plan for")),
     security(("bearer" = [])),
-    responses((status = 202, body = PlannerInvite, description = "Invitation sent"), Problems)
+    responses(BodyProblems, (status = 202, body = PlannerInvite, description = "Invitation sent"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn invite_planner(

@@ -28,7 +28,7 @@ use shared::table::{Condition, TableError, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
-use shared::kit::{ListParams, ListResponse, Problems, WriteProblems, commit_versioned, page_of};
+use shared::kit::{BodyProblems, ListParams, ListResponse, Problems, WriteProblems, commit_versioned, page_of};
 
 /// A preference's new value.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -178,6 +178,7 @@ async fn commit_with_digest(state: &AppState, ops: Vec<WriteOp>, user: Uuid, nex
     ),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 200, body = Preference, description = "Replaced"),
         (status = 201, body = Preference, description = "Created"),
         Problems, WriteProblems

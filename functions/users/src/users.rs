@@ -26,7 +26,7 @@ use shared::{ApiError, AppState, Result, keys};
 
 use crate::common::access;
 use crate::deletion;
-use shared::kit::{ListResponse, Problems, WriteProblems, created_headers};
+use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems, created_headers};
 
 type Name = BoundedText<100>;
 
@@ -140,6 +140,7 @@ pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestM
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     security(("bearer" = [])),
     responses(
+        BodyProblems,
         (status = 201, body = User, description = "Created; a welcome or set-password mail was sent"),
         Problems,
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The email is already registered"),
@@ -689,7 +690,7 @@ fn profile_update(record: &UserRecord, change: &ProfileChange, now: chrono::Date
         ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
     ),
     security(("bearer" = [])),
-    responses((status = 200, body = User, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+    responses(BodyProblems, (status = 200, body = User, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn patch_user(
