@@ -11,8 +11,7 @@ use crate::repo::organisations::Membership;
 use crate::repo::planners::{self, Access, PlannerPermissions};
 use crate::repo::users::{Person, UserRecord, Visibility};
 use crate::repo::{from_item, organisations, users};
-use crate::state::AppState;
-use crate::table::{Key, MAX_BATCH_GET};
+use crate::table::{Key, MAX_BATCH_GET, Table};
 
 pub use crate::authz_org::{OrgAccess, org_access};
 
@@ -288,12 +287,12 @@ fn planner_sees(link: &PlannerScope, item: Option<Uuid>) -> bool {
 /// deleted, gets 404, so user ids cannot be probed. An organisation API key
 /// reaches the members of its organisation as an admin would, and has no
 /// "self" (403: routes such as `/users/me` need a person's credential).
-pub async fn user_access(state: &AppState, principal: &Principal, target: Uuid) -> Result<UserAccess, ApiError> {
+pub async fn user_access(table: &dyn Table, principal: &Principal, target: Uuid) -> Result<UserAccess, ApiError> {
     if principal.api_key_organisation().is_some() && target == principal.user_id {
         principal.require_person()?;
     }
-    match users::get(state.table.as_ref(), target).await?.filter(|u| !u.deleting) {
-        Some(record) => user_access_to(state, principal, record).await,
+    match users::get(table, target).await?.filter(|u| !u.deleting) {
+        Some(record) => user_access_to(table, principal, record).await,
         None => Err(ApiError::NotFound),
     }
 }
@@ -302,11 +301,10 @@ pub async fn user_access(state: &AppState, principal: &Principal, target: Uuid) 
 /// marked `deleting`, so that an interrupted deletion can be resumed by
 /// whoever was allowed to start it).
 pub async fn user_access_to(
-    state: &AppState,
+    table: &dyn Table,
     principal: &Principal,
     record: UserRecord,
 ) -> Result<UserAccess, ApiError> {
-    let table = state.table.as_ref();
     let target = record.id;
     let memberships = users::memberships(table, target).await?;
     let done = |relation, shared: Vec<Membership>, link: Option<PlannerScope>| {
@@ -334,7 +332,7 @@ pub async fn user_access_to(
         users::get(table, caller).await?.is_some_and(|u| u.is_superadmin())
     };
     // The caller's active memberships in the target's organisations, in one batch.
-    let shared = caller_memberships(state, caller, &memberships).await?;
+    let shared = caller_memberships(table, caller, &memberships).await?;
     if caller_is_superadmin {
         return done(Relation::Superadmin, shared, None);
     }
@@ -380,14 +378,14 @@ pub async fn user_access_to(
 /// The caller's active (not suspended) memberships in the organisations of
 /// `theirs`, read with batched gets.
 async fn caller_memberships(
-    state: &AppState,
+    table: &dyn Table,
     caller: Uuid,
     theirs: &[Membership],
 ) -> Result<Vec<Membership>, ApiError> {
     let keys: Vec<Key> = theirs.iter().map(|m| organisations::membership_key(m.organisation_id, caller)).collect();
     let mut mine = Vec::new();
     for chunk in keys.chunks(MAX_BATCH_GET) {
-        for item in state.table.batch_get(chunk).await? {
+        for item in table.batch_get(chunk).await? {
             let membership: Membership = from_item(item)?;
             if !membership.suspended {
                 mine.push(membership);

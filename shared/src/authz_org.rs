@@ -12,8 +12,7 @@ use crate::keys;
 use crate::repo::organisations::{self, Membership, OrganisationRecord};
 use crate::repo::users::{Person, Visibility};
 use crate::repo::{from_item, users};
-use crate::state::AppState;
-use crate::table::Key;
+use crate::table::{Key, Table};
 
 /// How the caller relates to an organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +39,8 @@ impl OrgAccess {
 /// The caller's access to `org`; 404 when they have none (or it does not exist).
 /// An organisation being deleted answers 404 here too, so no group keeps
 /// serving it while its memberships are removed.
-pub async fn org_access(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgAccess, ApiError> {
-    Ok(org_context(state, principal, org).await?.access)
+pub async fn org_access(table: &dyn Table, principal: &Principal, org: Uuid) -> Result<OrgAccess, ApiError> {
+    Ok(org_context(table, principal, org).await?.access)
 }
 
 /// The caller's access to a live organisation, and the organisation.
@@ -91,11 +90,11 @@ impl OrgContext {
     /// `ids`; `None` for an account that no longer exists.
     pub async fn people(
         &self,
-        state: &AppState,
+        table: &dyn Table,
         principal: &Principal,
         ids: &[Uuid],
     ) -> Result<Vec<Option<Person>>, ApiError> {
-        let found = users::get_many(state.table.as_ref(), ids).await?;
+        let found = users::get_many(table, ids).await?;
         Ok(ids
             .iter()
             .map(|id| found.iter().find(|u| u.id == *id).map(|u| u.person(self.visibility_of(principal, *id))))
@@ -106,26 +105,26 @@ impl OrgContext {
 /// Reads the organisation, the caller's membership and the caller's user
 /// item with one batch get; 404 when the organisation does not exist, is
 /// being deleted, or the caller is neither a member nor a superadmin.
-pub async fn org_context(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgContext, ApiError> {
-    let context = org_context_any(state, principal, org).await?;
+pub async fn org_context(table: &dyn Table, principal: &Principal, org: Uuid) -> Result<OrgContext, ApiError> {
+    let context = org_context_any(table, principal, org).await?;
     if context.record.deleting { Err(ApiError::NotFound) } else { Ok(context) }
 }
 
 /// As [`org_context`], but also for an organisation being deleted (only the
 /// deletion itself resumes on one).
-pub async fn org_context_any(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgContext, ApiError> {
+pub async fn org_context_any(table: &dyn Table, principal: &Principal, org: Uuid) -> Result<OrgContext, ApiError> {
     if let Some(own) = principal.api_key_organisation() {
         // An API key sees its own organisation only, and is nobody's membership.
         if own != org {
             return Err(ApiError::NotFound);
         }
-        let record = organisations::get_record(state.table.as_ref(), org).await?.ok_or(ApiError::NotFound)?;
+        let record = organisations::get_record(table, org).await?.ok_or(ApiError::NotFound)?;
         return Ok(OrgContext { access: OrgAccess::ApiKey, record, membership: None });
     }
     let org_key = organisations::org_key(org);
     let member_key = organisations::membership_key(org, principal.user_id);
     let user_key = Key::new(keys::user_pk(principal.user_id), keys::USER_SK);
-    let items = state.table.batch_get(&[org_key.clone(), member_key.clone(), user_key.clone()]).await?;
+    let items = table.batch_get(&[org_key.clone(), member_key.clone(), user_key.clone()]).await?;
     let (mut record, mut membership, mut superadmin) = (None, None, false);
     for item in items {
         match Key::of(&item) {
@@ -146,9 +145,9 @@ pub async fn org_context_any(state: &AppState, principal: &Principal, org: Uuid)
 }
 
 /// 403 unless the caller is a platform superadmin (never an API key).
-pub async fn require_superadmin(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+pub async fn require_superadmin(table: &dyn Table, principal: &Principal) -> Result<(), ApiError> {
     principal.require_person()?;
-    match users::get(state.table.as_ref(), principal.user_id).await? {
+    match users::get(table, principal.user_id).await? {
         Some(user) if user.is_superadmin() => Ok(()),
         _ => Err(ApiError::Forbidden("Only platform superadmins may do this.".into())),
     }

@@ -257,7 +257,7 @@ fn audit(principal: &Principal, action: &str, target: String, meta: &RequestMeta
 
 async fn require_writer(state: &AppState, principal: &Principal) -> Result<()> {
     principal.require("calendar", true)?;
-    require_superadmin(state, principal).await
+    require_superadmin(state.table.as_ref(), principal).await
 }
 
 fn keywords(v: &mut Validator, raw: &[String]) -> Option<Vec<String>> {

@@ -591,7 +591,7 @@ fn parse_event_id(raw: &str) -> Result<(Uuid, Option<InstancePart<'_>>)> {
 /// not allowed, e.g. a planner with read-only calendar permission writing).
 async fn calendar_access(state: &AppState, principal: &Principal, owner: Uuid, write: bool) -> Result<UserAccess> {
     principal.require("calendar", write)?;
-    let access = user_access(state, principal, owner).await?;
+    let access = user_access(state.table.as_ref(), principal, owner).await?;
     access.require(Area::Calendar, write)?;
     Ok(access)
 }

@@ -99,13 +99,13 @@ async fn authorise(state: &AppState, principal: &Principal, owner: &Owner, write
     principal.require("calendar", write)?;
     match owner {
         Owner::User(user) => {
-            let access = user_access(state, principal, *user).await?;
+            let access = user_access(state.table.as_ref(), principal, *user).await?;
             access.require(Area::Calendar, write)?;
             personal(&access)?;
             Ok(access.audit_organisation())
         }
         Owner::Organisation(org) => {
-            let access = org_access(state, principal, *org).await?;
+            let access = org_access(state.table.as_ref(), principal, *org).await?;
             if write && !access.is_admin() {
                 return Err(ApiError::Forbidden("Only organisation admins change organisation templates.".into()));
             }
@@ -391,7 +391,7 @@ pub async fn import_event_templates(
     Json(body): Json<ImportRequest>,
 ) -> Result<(StatusCode, Json<ListResponse<Template>>)> {
     principal.require("calendar", true)?;
-    let access = user_access(&state, &principal, user).await?;
+    let access = user_access(state.table.as_ref(), &principal, user).await?;
     access.require(Area::Calendar, true)?;
     personal(&access)?;
     if body.template_ids.is_empty() || body.template_ids.len() > 25 {

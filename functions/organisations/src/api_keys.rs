@@ -94,7 +94,7 @@ pub async fn list_api_keys(
     Query(params): Query<ListParams>,
 ) -> Result<Json<ListResponse<ApiKey>>> {
     principal.require("organisations", false)?;
-    org_context(&state, &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let list = format!("api-keys:{org}");
     let (items, next_cursor) =
@@ -132,7 +132,7 @@ pub async fn create_api_key(
     principal.require("organisations", true)?;
     // A key minting keys would outlive its own revocation.
     principal.require_person()?;
-    org_context(&state, &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
     let mut v = Validator::new();
     let name = v.field("name", KeyName::parse(&body.name));
     let scopes = parse_scopes(&mut v, &body.scopes);
@@ -193,7 +193,7 @@ pub async fn delete_api_key(
     PathIds(org, id): PathIds,
 ) -> Result<StatusCode> {
     principal.require("organisations", true)?;
-    org_context(&state, &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
     let table = state.table.as_ref();
     let record = api_keys::get(table, org, id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(record.version)?;

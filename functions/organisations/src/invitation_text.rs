@@ -82,7 +82,7 @@ pub async fn get_invitation_text(
     PathId(org): PathId,
 ) -> Result<(HeaderMap, Json<InvitationText>)> {
     principal.require("organisations", false)?;
-    org_context(&state, &principal, org).await?;
+    org_context(state.table.as_ref(), &principal, org).await?;
     let text = read(state.table.as_ref(), org).await?;
     Ok((etag_headers(text.version), Json(text)))
 }
@@ -110,7 +110,7 @@ pub async fn put_invitation_text(
     Json(body): Json<PutInvitationTextRequest>,
 ) -> Result<(HeaderMap, Json<InvitationText>)> {
     principal.require("organisations", true)?;
-    org_context(&state, &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
     let mut v = Validator::new();
     let Some(text) = v.field("text", parse_text(&body.text)) else { return Err(v.into_error()) };
     let table = state.table.as_ref();

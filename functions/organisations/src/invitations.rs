@@ -180,7 +180,7 @@ pub async fn create_invitation(
     Json(body): Json<NewInvitation>,
 ) -> Result<(StatusCode, HeaderMap, Json<Invitation>)> {
     principal.require("organisations", true)?;
-    let ctx = org_context(&state, &principal, org).await?;
+    let ctx = org_context(state.table.as_ref(), &principal, org).await?;
     ctx.require_admin()?;
     let mut v = Validator::new();
     let Some(email) = v.field("email", Email::parse(&body.email)) else { return Err(v.into_error()) };
@@ -244,7 +244,7 @@ pub async fn list_invitations(
     Query(params): Query<InvitationListParams>,
 ) -> Result<Json<ListResponse<Invitation>>> {
     principal.require("organisations", false)?;
-    org_context(&state, &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let odata = ListQuery::parse(params.filter.as_deref(), None, &INVITATION_FIELDS)?;
     let limit = page.limit as usize;
@@ -315,7 +315,7 @@ pub async fn revoke_invitation(
     PathIds(org, id): PathIds,
 ) -> Result<StatusCode> {
     principal.require("organisations", true)?;
-    let ctx = org_context(&state, &principal, org).await?;
+    let ctx = org_context(state.table.as_ref(), &principal, org).await?;
     ctx.require_admin()?;
     let table = state.table.as_ref();
     let record = invitations::get(table, org, id).await?.ok_or(ApiError::NotFound)?;
@@ -373,7 +373,7 @@ pub async fn resend_invitation(
     PathIds(org, id): PathIds,
 ) -> Result<(HeaderMap, Json<Invitation>)> {
     principal.require("organisations", true)?;
-    let ctx = org_context(&state, &principal, org).await?;
+    let ctx = org_context(state.table.as_ref(), &principal, org).await?;
     ctx.require_admin()?;
     let table = state.table.as_ref();
     let record = invitations::get(table, org, id).await?.ok_or(ApiError::NotFound)?;

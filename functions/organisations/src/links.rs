@@ -177,7 +177,7 @@ pub async fn list_links(
     Query(params): Query<LinkListParams>,
 ) -> Result<Json<ListResponse<Link>>> {
     principal.require("organisations", false)?;
-    let context = org_context(&state, &principal, org).await?;
+    let context = org_context(state.table.as_ref(), &principal, org).await?;
     one_scope(params.department_id, params.location_id, params.user_id)?;
     if let Some(user) = params.user_id
         && user != principal.user_id
@@ -237,7 +237,7 @@ pub async fn create_link(
     Json(body): Json<CreateLinkRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Link>)> {
     principal.require("organisations", true)?;
-    let context = org_context(&state, &principal, org).await?;
+    let context = org_context(state.table.as_ref(), &principal, org).await?;
     context.require_admin()?;
     let mut v = Validator::new();
     let name = v.field("name", LinkName::parse(&body.name));
@@ -348,7 +348,7 @@ pub async fn update_link(
     Json(body): Json<UpdateLinkRequest>,
 ) -> Result<(HeaderMap, Json<Link>)> {
     principal.require("organisations", true)?;
-    org_context(&state, &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
     let mut v = Validator::new();
     let name = v.optional("name", body.name.as_deref(), LinkName::parse);
     let url = v.optional("url", body.url.as_deref(), parse_url);
@@ -412,7 +412,7 @@ pub async fn delete_link(
     PathIds(org, id): PathIds,
 ) -> Result<StatusCode> {
     principal.require("organisations", true)?;
-    org_context(&state, &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
     let link = read_link(&state, org, id).await?;
     if_match.check(link.version)?;
     let now = state.clock.now();

@@ -103,7 +103,7 @@ pub async fn list_members(
     Query(params): Query<MemberListParams>,
 ) -> Result<Json<ListResponse<Member>>> {
     principal.require("organisations", false)?;
-    let context = org_context(&state, &principal, org).await?;
+    let context = org_context(state.table.as_ref(), &principal, org).await?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let (query, list) = match params.role {
         Some(role) => (
@@ -119,7 +119,7 @@ pub async fn list_members(
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
     let memberships = items.into_iter().map(from_item::<Membership>).collect::<anyhow::Result<Vec<_>>>()?;
     let ids: Vec<Uuid> = memberships.iter().map(|m| m.user_id).collect();
-    let users = context.people(&state, &principal, &ids).await?;
+    let users = context.people(state.table.as_ref(), &principal, &ids).await?;
     let items = memberships.into_iter().zip(users).map(|(m, u)| Member::of(m, u)).collect();
     Ok(Json(ListResponse { items, next_cursor }))
 }
@@ -214,7 +214,7 @@ pub async fn put_member(
     Json(body): Json<PutMemberRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Membership>)> {
     principal.require("organisations", true)?;
-    let context = org_context(&state, &principal, org).await?;
+    let context = org_context(state.table.as_ref(), &principal, org).await?;
     context.require_admin()?;
     let table = state.table.as_ref();
     let current = organisations::membership(table, org, user_id).await?;
@@ -300,7 +300,7 @@ pub async fn delete_member(
     PathIds(org, user_id): PathIds,
 ) -> Result<StatusCode> {
     principal.require("organisations", true)?;
-    let context = org_context(&state, &principal, org).await?;
+    let context = org_context(state.table.as_ref(), &principal, org).await?;
     let leaving_self = user_id == principal.user_id;
     if !leaving_self {
         context.require_admin()?;

@@ -177,7 +177,7 @@ pub async fn get_organisation(
     PathId(id): PathId,
 ) -> Result<(HeaderMap, Json<Organisation>)> {
     principal.require("organisations", false)?;
-    let org = org_context(&state, &principal, id).await?.record.organisation;
+    let org = org_context(state.table.as_ref(), &principal, id).await?.record.organisation;
     Ok((etag_headers(org.version), Json(org)))
 }
 
@@ -210,7 +210,7 @@ pub async fn create_organisation(
     Json(body): Json<CreateOrganisationRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Organisation>)> {
     principal.require("organisations", true)?;
-    require_superadmin(&state, &principal).await?;
+    require_superadmin(state.table.as_ref(), &principal).await?;
     let mut v = Validator::new();
     let name = v.field("name", OrgName::parse(&body.name));
     let owner = match body.owner {
@@ -270,7 +270,7 @@ pub async fn list_organisations(
     Query(params): Query<ListParams>,
 ) -> Result<Json<ListResponse<Organisation>>> {
     principal.require("organisations", false)?;
-    require_superadmin(&state, &principal).await?;
+    require_superadmin(state.table.as_ref(), &principal).await?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let query = shared::table::Query::new(Index::Gsi1, keys::ORGS_GSI1PK);
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, "organisations", query, &page).await?;
@@ -312,7 +312,7 @@ pub async fn update_organisation(
     Json(body): Json<UpdateOrganisationRequest>,
 ) -> Result<(HeaderMap, Json<Organisation>)> {
     principal.require("organisations", true)?;
-    let context = org_context(&state, &principal, id).await?;
+    let context = org_context(state.table.as_ref(), &principal, id).await?;
     context.require_admin()?;
     let mut v = Validator::new();
     let name = v.optional("name", body.name.as_deref(), OrgName::parse);

@@ -71,7 +71,7 @@ pub async fn get_statistics(
     PathId(org): PathId,
 ) -> Result<Json<Statistics>> {
     principal.require("organisations", false)?;
-    org_context(&state, &principal, org).await?;
+    org_context(state.table.as_ref(), &principal, org).await?;
     let table = state.table.as_ref();
     let in_org = |prefix: String| Query::new(Index::Primary, keys::org_pk(org)).sort_key(SortKey::BeginsWith(prefix));
 

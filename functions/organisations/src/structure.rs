@@ -106,12 +106,12 @@ pub fn parse_time_zone(raw: &str) -> std::result::Result<String, String> {
 
 async fn read_context(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgContext> {
     principal.require("organisations", false)?;
-    org_context(state, principal, org).await
+    org_context(state.table.as_ref(), principal, org).await
 }
 
 async fn write_context(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgContext> {
     principal.require("organisations", true)?;
-    let context = org_context(state, principal, org).await?;
+    let context = org_context(state.table.as_ref(), principal, org).await?;
     context.require_admin()?;
     Ok(context)
 }
@@ -432,7 +432,7 @@ pub async fn list_relation(
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
     let records = items.into_iter().map(from_item::<RelationRecord>).collect::<anyhow::Result<Vec<_>>>()?;
     let ids: Vec<Uuid> = records.iter().map(|r| r.user_id).collect();
-    let users = context.people(state, principal, &ids).await?;
+    let users = context.people(state.table.as_ref(), principal, &ids).await?;
     let items = records
         .into_iter()
         .zip(users)

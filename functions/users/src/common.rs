@@ -17,7 +17,7 @@ pub async fn access(
     write: bool,
 ) -> Result<UserAccess> {
     principal.require("users", write)?;
-    let access = user_access(state, principal, user).await?;
+    let access = user_access(state.table.as_ref(), principal, user).await?;
     access.require(area, write)?;
     Ok(access)
 }

@@ -98,7 +98,7 @@ pub async fn delete(
 ) -> Result<()> {
     let table = state.table.as_ref();
     let record = users::get(table, id).await?.ok_or(ApiError::NotFound)?;
-    let access = user_access_to(state, principal, record).await?;
+    let access = user_access_to(state.table.as_ref(), principal, record).await?;
     check_allowed(state, principal, &access).await?;
     let user = &access.target;
 

@@ -47,7 +47,7 @@ async fn check_follower(
     match body.follower_type {
         FollowerType::Organisation => {
             // 404 unless the caller belongs to it; only its admins act for it.
-            if !org_access(state, principal, body.follower_id).await?.is_admin() {
+            if !org_access(state.table.as_ref(), principal, body.follower_id).await?.is_admin() {
                 return Err(ApiError::Forbidden("Only the organisation's owners and admins may do this.".into()));
             }
             if !target_orgs.contains(&body.follower_id) {
@@ -60,7 +60,7 @@ async fn check_follower(
                 // Acting for another user: only who administers that user.
                 // Acting for another user: only who administers that user, and
                 // their follows are personal (an admin of every organisation of theirs).
-                let follower = user_access(state, principal, body.follower_id).await?;
+                let follower = user_access(state.table.as_ref(), principal, body.follower_id).await?;
                 follower.require_admin()?;
                 follower.require(Area::Profile, true)?;
             }
@@ -211,7 +211,7 @@ pub async fn list_follows(
             access(&state, &principal, params.follower_id, Area::Profile, false).await?;
         }
         FollowerType::Organisation => {
-            org_access(&state, &principal, params.follower_id).await?;
+            org_access(state.table.as_ref(), &principal, params.follower_id).await?;
         }
     }
     let list = format!("follows:{}:{}", params.follower_type.as_str(), params.follower_id);

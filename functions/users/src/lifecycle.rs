@@ -40,7 +40,7 @@ async fn apply(
     action: Action,
 ) -> Result<(HeaderMap, Json<User>)> {
     principal.require("users", true)?;
-    let access = user_access(state, principal, id).await?;
+    let access = user_access(state.table.as_ref(), principal, id).await?;
     if id == principal.user_id && access.admin_organisations().is_empty() {
         return Err(ApiError::Forbidden("Only an administrator of the user's organisation may do this.".into()));
     }

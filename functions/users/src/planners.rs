@@ -204,7 +204,7 @@ pub async fn delete_planner(
 ) -> Result<StatusCode> {
     let (id, planner) = parse_ids(&id, &planner)?;
     principal.require("users", true)?;
-    let access = shared::authz::user_access(&state, &principal, id).await?;
+    let access = shared::authz::user_access(state.table.as_ref(), &principal, id).await?;
     if planner != principal.user_id {
         access.require(Area::Profile, true)?;
         require_manager(&access)?;

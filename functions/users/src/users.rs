@@ -77,7 +77,7 @@ pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestM
     };
 
     let org_id = body.organisation_id;
-    let caller = org_access(state, principal, org_id).await?;
+    let caller = org_access(state.table.as_ref(), principal, org_id).await?;
     if !caller.is_admin() {
         return Err(ApiError::Forbidden("Only owners and admins of the organisation may create users.".into()));
     }
@@ -239,7 +239,7 @@ const MAX_SKIP: u32 = 10_000;
 /// administer), else the only one the caller administers.
 async fn listed_organisation(state: &AppState, principal: &Principal, given: Option<Uuid>) -> Result<Uuid> {
     if let Some(org) = given {
-        if org_access(state, principal, org).await?.is_admin() {
+        if org_access(state.table.as_ref(), principal, org).await?.is_admin() {
             return Ok(org);
         }
         return Err(ApiError::Forbidden("Only owners and admins may list the organisation's users.".into()));
@@ -418,7 +418,7 @@ pub async fn get_user(
     PathId(id): PathId,
 ) -> Result<(HeaderMap, Json<Person>)> {
     principal.require("users", false)?;
-    let access = user_access(&state, &principal, id).await?;
+    let access = user_access(state.table.as_ref(), &principal, id).await?;
     Ok((etag_headers(access.target.version), Json(access.person())))
 }
 
@@ -705,7 +705,7 @@ pub async fn patch_user(
     // with If-Match it is the client's 412.
     for _ in 0..3 {
         principal.require("users", true)?;
-        let access = user_access(&state, &principal, id).await?;
+        let access = user_access(state.table.as_ref(), &principal, id).await?;
         if !access.is_admin() {
             access.require(Area::Profile, true)?;
         }
