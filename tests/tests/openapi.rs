@@ -79,3 +79,25 @@ fn every_schema_reference_resolves() {
         .collect();
     assert!(missing.is_empty(), "unresolvable references: {missing:?}");
 }
+
+#[test]
+fn every_page_size_parameter_states_the_range_the_server_enforces() {
+    let doc: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["name"] == "limit" || parameter["name"] == "$top" {
+                    seen += 1;
+                    let schema = &parameter["schema"];
+                    assert_eq!(
+                        (schema["minimum"].as_f64(), schema["maximum"].as_f64()),
+                        (Some(1.0), Some(100.0)),
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen > 20, "the lists take a page size");
+}

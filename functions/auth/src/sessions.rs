@@ -154,6 +154,7 @@ pub struct Session {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page size (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

@@ -108,6 +108,7 @@ pub struct AlmanacListParams {
     /// Words that must all occur (case-insensitively) in the name or keywords.
     pub q: Option<String>,
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From `nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -125,6 +126,7 @@ pub struct AlmanacEventListParams {
     /// Last day (inclusive), `YYYY-MM-DD`.
     pub end_date: Option<String>,
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From `nextCursor` of the previous page.
     pub cursor: Option<String>,

@@ -233,6 +233,7 @@ pub struct ListParams {
     /// Window end (RFC 3339, exclusive; at most 366 days after `from`).
     pub to: String,
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From `nextCursor` of the previous page.
     pub cursor: Option<String>,

@@ -75,6 +75,7 @@ pub struct TemplateListParams {
     /// An organisation's templates instead.
     pub organisation_id: Option<Uuid>,
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From `nextCursor` of the previous page.
     pub cursor: Option<String>,

@@ -79,6 +79,7 @@ pub struct InvitationListParams {
     #[param(rename = "$filter")]
     pub filter: Option<String>,
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,

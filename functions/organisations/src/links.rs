@@ -146,6 +146,7 @@ pub struct LinkListParams {
     /// The links of this user (themselves, owners and admins only).
     pub user_id: Option<Uuid>,
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,

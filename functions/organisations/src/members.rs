@@ -81,6 +81,7 @@ pub struct MemberListParams {
     /// Only members with this role.
     pub role: Option<Role>,
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,

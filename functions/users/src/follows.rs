@@ -183,6 +183,7 @@ pub struct FollowsParams {
     #[param(rename = "type")]
     pub follower_type: FollowerType,
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From `nextCursor` of the previous page.
     pub cursor: Option<String>,

@@ -186,12 +186,15 @@ pub struct ListUsersParams {
     /// Page size (same as `limit`).
     #[serde(rename = "$top")]
     #[param(rename = "$top")]
+    #[param(minimum = 1, maximum = 100)]
     pub top: Option<u32>,
     /// Items to skip.
     #[serde(rename = "$skip")]
     #[param(rename = "$skip")]
+    #[param(minimum = 0, maximum = 10000)]
     pub skip: Option<u32>,
     /// Page size (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From `nextCursor` of the previous page.
     pub cursor: Option<String>,

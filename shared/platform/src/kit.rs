@@ -69,6 +69,7 @@ pub enum BodyProblems {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Items per page (1–100, default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,
