@@ -10,7 +10,7 @@
 //! write goes through `shared::repo::calendar::commit`.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,7 @@ use shared::{ApiError, AppState, Result};
 
 use crate::common::{self, write_failed};
 use crate::series::{self, Recurrence, Timing};
-use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems};
+use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems, created_headers};
 
 /// Longest window a list may ask for.
 pub const MAX_WINDOW_DAYS: i64 = 366;
@@ -661,14 +661,6 @@ fn audit(
     AuditEntry::new(loaded_org, principal.actor(), action, format!("event/{target}"), now, meta).write()
 }
 
-fn created_headers(version: i64, id: &str) -> HeaderMap {
-    let mut headers = etag_headers(version);
-    if let Ok(location) = format!("/v1/events/{id}").parse() {
-        headers.insert(header::LOCATION, location);
-    }
-    headers
-}
-
 // ---------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------
@@ -761,7 +753,7 @@ pub async fn create_event(
         .await
         .map_err(|e| write_failed(e, &IfMatch::Absent))?;
     let out = event_view(&record);
-    Ok((StatusCode::CREATED, created_headers(record.version, &out.id), Json(out)))
+    Ok((StatusCode::CREATED, created_headers(record.version, &format!("/v1/events/{}", out.id)), Json(out)))
 }
 
 /// Lists the instances in a window of someone's calendar, ordered by start:
@@ -1514,4 +1506,39 @@ pub async fn stop_event_alarm(
         s.alarm_stopped_at = Some(now);
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(raw: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(raw).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn times_parse_and_print_as_instants_or_floating_dates() {
+        let at = parse_time("2026-03-29T08:30:00+02:00", false).unwrap();
+        assert_eq!(at, utc("2026-03-29T06:30:00Z"));
+        assert_eq!(fmt_time(at, false), "2026-03-29T06:30:00Z");
+        let day = parse_time("2026-03-29", true).unwrap();
+        assert_eq!(fmt_time(day, true), "2026-03-29");
+        assert!(parse_time("2026-03-29", false).unwrap_err().contains("RFC 3339"));
+        assert!(parse_time("2026-03-29T06:30:00Z", true).unwrap_err().contains("date"));
+        assert!(parse_time("yesterday", false).is_err());
+    }
+
+    #[test]
+    fn event_ids_are_canonical_uuids_with_an_optional_instance_part() {
+        let id = Uuid::now_v7();
+        assert_eq!(parse_event_id(&id.to_string()).unwrap(), (id, None));
+        let upper = id.to_string().to_uppercase();
+        assert_eq!(parse_event_id(&upper).unwrap_err().code(), "not_found", "one spelling per event");
+        assert_eq!(parse_event_id("not-an-id").unwrap_err().code(), "not_found");
+        let original = utc("2026-03-29T06:30:00Z");
+        let instance = format!("{id}_{}", series::compact(original, false));
+        let (parsed, part) = parse_event_id(&instance).unwrap();
+        assert_eq!((parsed, part.map(|(at, _)| at)), (id, Some(original)));
+        assert_eq!(parse_event_id(&format!("{id}_tomorrow")).unwrap_err().code(), "not_found");
+    }
 }
