@@ -54,6 +54,14 @@ impl Area {
     }
 }
 
+/// Profile fields only owners and admins change (ids among them are checked
+/// against the organisations the caller administers by the users group).
+pub const ADMIN_MANAGED_FIELDS: &[&str] = &["departmentId", "locationId", "designation", "reportsTo", "customFields"];
+
+/// Profile fields that are the person's own: an administrator who does not
+/// administer every organisation of the user leaves them to the user.
+pub const PERSONAL_FIELDS: &[&str] = &["phone", "bio", "locale", "timeZone"];
+
 /// A planner link as it counts for access.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannerScope {
@@ -244,6 +252,37 @@ impl UserAccess {
                     return Err(ApiError::Forbidden("Only an owner may act on an owner.".into()));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// 403 unless the caller may change these profile fields of the user:
+    /// the admin-managed ones ([`ADMIN_MANAGED_FIELDS`]) need an owner/admin
+    /// of one of the user's organisations; an administrator whose power does
+    /// not cover all the user's organisations leaves the personal ones
+    /// ([`PERSONAL_FIELDS`]) to the user (and planners with profile write);
+    /// and an administrator may act on the person at all
+    /// ([`Self::require_may_act_on`]).
+    pub fn require_profile_change(&self, fields: &[&str]) -> Result<(), ApiError> {
+        let given = |names: &'static [&'static str]| -> Vec<&'static str> {
+            names.iter().copied().filter(|n| fields.contains(n)).collect()
+        };
+        let managed = given(ADMIN_MANAGED_FIELDS);
+        if !managed.is_empty() && self.admin_organisations().is_empty() {
+            return Err(ApiError::Forbidden(format!("Only owners and admins change {}.", managed.join(", "))));
+        }
+        if let Relation::OrgAdmin { covers_all: false, .. } = self.relation {
+            let personal = given(PERSONAL_FIELDS);
+            let planner_may = self.link.as_ref().and_then(|l| l.permissions.profile) == Some(Access::Write);
+            if !personal.is_empty() && !planner_may {
+                return Err(ApiError::Forbidden(format!(
+                    "The user also belongs to an organisation you do not administer: {} are theirs to change.",
+                    personal.join(", ")
+                )));
+            }
+        }
+        if self.is_admin() {
+            self.require_may_act_on()?;
         }
         Ok(())
     }
@@ -489,5 +528,19 @@ mod tests {
         assert!(entry.get("email").is_none() && entry["firstName"] == "Ada");
         let contacts = access(Relation::Colleague(Visibility::Contacts));
         assert_eq!(serde_json::to_value(contacts.person()).unwrap()["email"], "ada@example.com");
+    }
+
+    #[test]
+    fn admin_managed_fields_need_an_admin_and_personal_ones_the_person() {
+        let a = Uuid::now_v7();
+        let me = access(Relation::Itself);
+        assert!(me.require_profile_change(&["bio", "phone"]).is_ok());
+        assert_eq!(me.require_profile_change(&["designation"]).unwrap_err().code(), "forbidden");
+        let mut scoped = access(Relation::OrgAdmin { organisations: vec![(a, Role::Admin)], covers_all: false });
+        scoped.memberships = vec![membership(a, Role::Member)];
+        assert!(scoped.require_profile_change(&["designation", "displayName"]).is_ok());
+        assert_eq!(scoped.require_profile_change(&["bio"]).unwrap_err().code(), "forbidden");
+        let whole = access(Relation::OrgAdmin { organisations: vec![(a, Role::Admin)], covers_all: true });
+        assert!(whole.require_profile_change(&["bio", "customFields"]).is_ok());
     }
 }

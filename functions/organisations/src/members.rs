@@ -245,12 +245,8 @@ pub async fn put_member(
         return Ok((StatusCode::CREATED, etag_headers(membership.version), Json(membership)));
     };
     require_owner_for(&context, Some(current.role), Some(body.role))?;
-    if user_id != principal.user_id
-        && users::get(table, user_id).await?.is_some_and(|u| u.is_superadmin())
-        && context.access != OrgAccess::Superadmin
-    {
-        return Err(ApiError::Forbidden("Only a superadmin may act on a superadmin.".into()));
-    }
+    // Nobody but a superadmin acts on a superadmin (the authorization module decides).
+    shared::authz::user_access(table, &principal, user_id).await?.require_may_act_on()?;
 
     if_match.check(current.version)?;
     if current.role == body.role {

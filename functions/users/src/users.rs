@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
-use shared::authz::{Area, OrgAccess, Relation, UserAccess, org_access, user_access};
+use shared::authz::{Area, OrgAccess, UserAccess, org_access, user_access};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::{BoundedText, Email, Password, Role};
 use shared::extract::{Json, PathId, Query};
@@ -17,7 +17,6 @@ use shared::odata::{Fields, ListQuery};
 use shared::one_time::{self, Purpose};
 use shared::pagination::{MAX_LIMIT, PageRequest};
 use shared::repo::organisations::{self, Membership};
-use shared::repo::planners::Access;
 use shared::repo::structure::{self, Kind};
 use shared::repo::users::{self, Person, Profile, User, UserRecord};
 use shared::table::{Condition, Index, Key, SortKey, TableError, Update, WriteOp};
@@ -529,41 +528,6 @@ struct ProfileChange {
     profile: Profile,
 }
 
-/// Profile fields only owners and admins change.
-const ADMIN_MANAGED: &[&str] = &["departmentId", "locationId", "designation", "reportsTo", "customFields"];
-/// Personal fields an administrator who does not administer every
-/// organisation of the user leaves to the user (and their planners).
-const PERSONAL: &[&str] = &["phone", "bio", "locale", "timeZone"];
-
-/// Checks who may change which fields: admin-managed ones need an
-/// owner/admin of one of the user's organisations; an administrator whose
-/// power does not cover all the user's organisations changes only the
-/// directory and admin-managed fields; and nobody but an owner changes an
-/// owner, nobody but a superadmin a superadmin.
-fn check_patch_rights(access: &UserAccess, raw: &serde_json::Value) -> Result<()> {
-    let given = |names: &[&str]| -> Vec<String> {
-        names.iter().filter(|n| raw.get(**n).is_some()).map(|n| n.to_string()).collect()
-    };
-    let managed = given(ADMIN_MANAGED);
-    if !managed.is_empty() && access.admin_organisations().is_empty() {
-        return Err(ApiError::Forbidden(format!("Only owners and admins change {}.", managed.join(", "))));
-    }
-    if let Relation::OrgAdmin { covers_all: false, .. } = access.relation {
-        let personal = given(PERSONAL);
-        let planner_may = access.link.as_ref().and_then(|l| l.permissions.profile) == Some(Access::Write);
-        if !personal.is_empty() && !planner_may {
-            return Err(ApiError::Forbidden(format!(
-                "The user also belongs to an organisation you do not administer: {} are theirs to change.",
-                personal.join(", ")
-            )));
-        }
-    }
-    if access.is_admin() {
-        access.require_may_act_on()?;
-    }
-    Ok(())
-}
-
 /// Checks that `id` names a unit of `kind` in one of `orgs`.
 async fn unit_in(state: &AppState, orgs: &[Uuid], kind: Kind, id: Uuid) -> Result<bool> {
     for org in orgs {
@@ -713,7 +677,8 @@ pub async fn patch_user(
             access.require(Area::Profile, true)?;
         }
         let patch = parse_patch(&raw)?;
-        check_patch_rights(&access, &raw)?;
+        let given: Vec<&str> = raw.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+        access.require_profile_change(&given)?;
         if_match.check(access.target.version)?;
         let change = check_patch(&state, &access, patch).await?;
         let now = state.clock.now();
