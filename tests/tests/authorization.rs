@@ -442,6 +442,50 @@ async fn every_route_that_takes_a_user_id_answers_each_kind_of_caller(app: TestA
         };
         let rename = Some(json!({"displayName": "Vera V"}));
         assert_eq!(status(&app, Method::PATCH, &format!("/v1/users/{id}"), auth, rename).await, expected, "{name}");
+        // Writes to personal data (the planner link grants profile write, not calendar write).
+        let writes: Vec<(Method, String, Value, u16)> = vec![
+            (Method::PUT, format!("/v1/users/{id}/preferences/theme"), json!({"value": "dark"}), 200),
+            (Method::POST, format!("/v1/users/{id}/contacts"), json!({"name": "Nils"}), 201),
+            (
+                Method::POST,
+                format!("/v1/users/{id}/attachments/upload-url"),
+                json!({"fileName": "a.pdf", "contentType": "application/pdf", "size": 10}),
+                201,
+            ),
+        ];
+        for (method, path, body, allowed) in writes {
+            let expected = match sees {
+                Sees::Nothing => 404,
+                Sees::Directory { other } => other,
+                Sees::Everything => allowed,
+                Sees::ScopedAdmin => 403,
+            };
+            let got = status(&app, method.clone(), &path, auth, Some(body)).await;
+            // A preference is created (201) the first time and replaced (200) after.
+            let got = if got == 201 && allowed == 200 { 200 } else { got };
+            assert_eq!(got, expected, "{name}: {method} {path}");
+        }
+        // Importing templates is a calendar write of the user's own templates
+        // (an empty list is a 400 for whoever may do it).
+        let import = format!("/v1/users/{id}/event-templates/import");
+        let expected = match (name, sees) {
+            (_, Sees::Nothing) => 404,
+            (_, Sees::Directory { other }) => other,
+            ("planner with profile", _) | (_, Sees::ScopedAdmin) => 403,
+            _ => 400,
+        };
+        let got = status(&app, Method::POST, &import, auth, Some(json!({"templateIds": []}))).await;
+        assert_eq!(got, expected, "{name}: import templates");
+        // Inviting a planner: the user or an administrator of all their organisations.
+        let invite = format!("/v1/users/{id}/planner-invites");
+        let expected = match (name, sees) {
+            (_, Sees::Nothing) => 404,
+            (_, Sees::Directory { other }) => other,
+            ("self" | "superadmin", _) => 202,
+            _ => 403,
+        };
+        let got = status(&app, Method::POST, &invite, auth, Some(json!({"email": "p@example.com"}))).await;
+        assert_eq!(got, expected, "{name}: planner invite");
         // Lock then unlock: a scoped admin suspends the membership only.
         let expected = match (name, sees) {
             ("self", _) => 403,
@@ -450,12 +494,18 @@ async fn every_route_that_takes_a_user_id_answers_each_kind_of_caller(app: TestA
             (_, Sees::Everything) if name != "superadmin" => 403,
             _ => 200,
         };
-        let locked = send(&app, Method::POST, &format!("/v1/users/{id}/lock"), auth, None).await;
-        assert_eq!(locked.status(), expected, "{name}: lock");
-        if expected == 200 {
-            let account_locked = locked.json::<Value>().await.unwrap()["locked"].as_bool();
-            assert_eq!(account_locked, Some(name == "superadmin"), "{name}: only account-wide power locks the account");
-            assert_eq!(status(&app, Method::POST, &format!("/v1/users/{id}/unlock"), auth, None).await, 200);
+        for (off, on, flag) in [("lock", "unlock", "locked"), ("deactivate", "activate", "deactivated")] {
+            let response = send(&app, Method::POST, &format!("/v1/users/{id}/{off}"), auth, None).await;
+            assert_eq!(response.status(), expected, "{name}: {off}");
+            if expected == 200 {
+                let account = response.json::<Value>().await.unwrap()[flag].as_bool();
+                assert_eq!(
+                    account,
+                    Some(name == "superadmin"),
+                    "{name}: only account-wide power can {off} the account"
+                );
+                assert_eq!(status(&app, Method::POST, &format!("/v1/users/{id}/{on}"), auth, None).await, 200);
+            }
         }
         // Deleting the account: an If-Match that cannot match shows who passed authorization (412).
         let mut req = app.client.delete(format!("{}/v1/users/{id}", app.base)).header("If-Match", "\"999\"");
