@@ -121,7 +121,8 @@ pub struct UserAccess {
     pub target: UserRecord,
     /// The user's organisation memberships (suspended ones too).
     pub memberships: Vec<Membership>,
-    /// The caller's active memberships in the user's organisations.
+    /// The caller's active memberships in the user's organisations (empty
+    /// for a superadmin and for an API key, whose decisions never need them).
     pub shared: Vec<Membership>,
     /// The caller's planner link to the user, while it holds.
     pub link: Option<PlannerScope>,
@@ -355,10 +356,10 @@ pub async fn user_access_to(
         // An API key is no user: only its organisation's membership counts,
         // and only while the organisation is not being deleted.
         return match memberships.iter().find(|m| m.organisation_id == org) {
-            Some(theirs) if organisations::get(table, org).await?.is_some() => {
+            // A key is nobody's membership: `shared` stays empty.
+            Some(_) if organisations::get(table, org).await?.is_some() => {
                 let orgs = vec![(org, Role::Admin)];
-                let shared = vec![Membership::new(org, principal.user_id, Role::Admin, theirs.created_at)];
-                done(Relation::OrgAdmin { covers_all: covers(&orgs), organisations: orgs }, shared, None)
+                done(Relation::OrgAdmin { covers_all: covers(&orgs), organisations: orgs }, Vec::new(), None)
             }
             _ => Err(ApiError::NotFound),
         };
@@ -370,11 +371,12 @@ pub async fn user_access_to(
     } else {
         users::get(table, caller).await?.is_some_and(|u| u.is_superadmin())
     };
+    if caller_is_superadmin {
+        // Every decision for a superadmin reads the target's memberships only.
+        return done(Relation::Superadmin, Vec::new(), None);
+    }
     // The caller's active memberships in the target's organisations, in one batch.
     let shared = caller_memberships(table, caller, &memberships).await?;
-    if caller_is_superadmin {
-        return done(Relation::Superadmin, shared, None);
-    }
     if caller == target {
         return done(Relation::Itself, shared, None);
     }

@@ -159,3 +159,15 @@ pub async fn join_by_invitation(
     let accepted = app.post("/v1/invitations/accept", &serde_json::json!({"token": token}), Some(user_token)).await;
     crate::json_of(accepted, 200).await;
 }
+
+/// The platform superadmin `root@example.com` (password [`PASSWORD`]), created
+/// as a deployment's bootstrap does, signed in over HTTP: `(user id, access token)`.
+pub async fn superadmin(app: &TestApp) -> (Uuid, String) {
+    let email = "root@example.com";
+    let secret = secrecy::SecretString::from(PASSWORD);
+    devserver::ensure_superadmin(app.state.table.as_ref(), app.state.clock.as_ref(), email, &secret)
+        .await
+        .expect("bootstrap the superadmin");
+    let tokens = sign_in(app, email, PASSWORD).await;
+    (tokens.user_id(), tokens.access_token)
+}

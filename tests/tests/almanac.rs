@@ -6,6 +6,7 @@
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::table::{Index, Query};
+use sundial_tests::identity::superadmin;
 use sundial_tests::identity::{PASSWORD, sign_in};
 use sundial_tests::{TestApp, bad_fields, json_of, on_both_tables, problem};
 
@@ -28,13 +29,6 @@ async fn send(
 }
 
 /// A signed-in superadmin's access token.
-async fn superadmin(app: &TestApp) -> String {
-    let email = "root@example.com";
-    let password = secrecy::SecretString::from(PASSWORD);
-    devserver::ensure_superadmin(app.state.table.as_ref(), app.state.clock.as_ref(), email, &password).await.unwrap();
-    sign_in(app, email, PASSWORD).await.access_token
-}
-
 /// A signed-in ordinary user's (an organisation owner's) access token.
 async fn ordinary_user(app: &TestApp) -> String {
     app.sign_up("Sunrise Care", "ada@example.com").await;
@@ -59,7 +53,7 @@ async fn platform_audit_actions(app: &TestApp) -> Vec<String> {
 }
 
 async fn subjects_are_created_read_replaced_and_deleted_by_a_superadmin(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let body = json!({"name": "Padmini Ekādaśī", "type": "EKADASI", "content": "<p>Fast.</p>", "keywords": ["lotus"]});
     let response = send(&app, Method::POST, "/v1/almanac/subjects", Some(&body), &root, None).await;
     assert_eq!(response.headers()["etag"], "\"1\"");
@@ -96,7 +90,7 @@ async fn subjects_are_created_read_replaced_and_deleted_by_a_superadmin(app: Tes
 }
 
 async fn subjects_with_the_same_name_get_distinct_slugs_and_a_rename_keeps_them(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let first = create(&app, &root, "subjects", json!({"name": "Ekadashi"})).await;
     let second = create(&app, &root, "subjects", json!({"name": "ekadashi!"})).await;
     let third = create(&app, &root, "subjects", json!({"name": "Ekadashi"})).await;
@@ -125,7 +119,7 @@ async fn subjects_with_the_same_name_get_distinct_slugs_and_a_rename_keeps_them(
 #[tokio::test]
 async fn subjects_created_at_the_same_time_with_the_same_name_still_get_distinct_slugs() {
     let app = sundial_tests::spawn_app_on(sundial_tests::Backend::Embedded).await;
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let body = json!({"name": "Ekadashi"});
     let post = || send(&app, Method::POST, "/v1/almanac/subjects", Some(&body), &root, None);
     let (a, b, c, d) = tokio::join!(post(), post(), post(), post());
@@ -148,7 +142,7 @@ async fn subjects_created_at_the_same_time_with_the_same_name_still_get_distinct
 }
 
 async fn subjects_are_found_by_exact_slug_and_by_search_over_names_and_keywords(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     create(
         &app,
         &root,
@@ -186,7 +180,7 @@ async fn subjects_are_found_by_exact_slug_and_by_search_over_names_and_keywords(
 }
 
 async fn locations_validate_their_time_zone_and_are_searchable(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let auckland = create(
         &app,
         &root,
@@ -225,7 +219,7 @@ async fn locations_validate_their_time_zone_and_are_searchable(app: TestApp) {
 }
 
 async fn events_list_in_date_order_per_location_within_the_date_window(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let subject = create(&app, &root, "subjects", json!({"name": "Ekadasi"})).await["id"].clone();
     let brisbane = create(&app, &root, "locations", json!({"name": "Brisbane", "timeZone": "Australia/Brisbane"}))
         .await["id"]
@@ -283,7 +277,7 @@ async fn events_list_in_date_order_per_location_within_the_date_window(app: Test
 }
 
 async fn events_need_an_existing_subject_and_location_and_a_real_date(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let location = create(&app, &root, "locations", json!({"name": "Brisbane", "timeZone": "Australia/Brisbane"}))
         .await["id"]
         .clone();
@@ -300,7 +294,7 @@ async fn events_need_an_existing_subject_and_location_and_a_real_date(app: TestA
 }
 
 async fn only_superadmins_change_the_almanac(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let subject = create(&app, &root, "subjects", json!({"name": "Ekadasi"})).await;
     let user = ordinary_user(&app).await;
 
@@ -319,7 +313,7 @@ async fn only_superadmins_change_the_almanac(app: TestApp) {
 }
 
 async fn stale_if_match_unknown_fields_and_unknown_parameters_are_refused(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let subject = create(&app, &root, "subjects", json!({"name": "Ekadasi"})).await;
     let path = format!("/v1/almanac/subjects/{}", subject["id"].as_str().unwrap());
     json_of(send(&app, Method::PUT, &path, Some(&json!({"name": "Two"})), &root, Some("\"1\"")).await, 200).await;

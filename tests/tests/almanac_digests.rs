@@ -5,7 +5,8 @@
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use sundial_tests::identity::{PASSWORD, sign_in, signed_up_owner_as};
+use sundial_tests::identity::superadmin;
+use sundial_tests::identity::{PASSWORD, signed_up_owner_as};
 use sundial_tests::json_of;
 use sundial_tests::reminders::{forget_watermark, run};
 use sundial_tests::{TestApp, bad_fields, on_both_tables};
@@ -30,13 +31,6 @@ async fn run_fresh(app: &TestApp, time: &str) -> u64 {
 }
 
 /// A signed-in superadmin's access token (almanac writes need one).
-async fn superadmin(app: &TestApp) -> String {
-    let email = "root@example.com";
-    let password = secrecy::SecretString::from(PASSWORD);
-    devserver::ensure_superadmin(app.state.table.as_ref(), app.state.clock.as_ref(), email, &password).await.unwrap();
-    sign_in(app, email, PASSWORD).await.access_token
-}
-
 /// An almanac with one subject; creates locations and events.
 struct Almanac {
     root: String,
@@ -45,7 +39,7 @@ struct Almanac {
 
 impl Almanac {
     async fn new(app: &TestApp) -> Self {
-        let root = superadmin(app).await;
+        let (_, root) = superadmin(app).await;
         let subject = json_of(
             send(app, Method::POST, "/v1/almanac/subjects", &root, Some(json!({"name": "Ekadasi"}))).await,
             201,

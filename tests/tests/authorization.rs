@@ -8,7 +8,7 @@
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::repo::planners;
-use sundial_tests::identity::{created_member, join_by_invitation};
+use sundial_tests::identity::{created_member, join_by_invitation, superadmin};
 use sundial_tests::{TestApp, json_of, on_both_tables};
 use uuid::Uuid;
 
@@ -66,18 +66,6 @@ async fn person(app: &TestApp, org: &Org, first_name: &str, role: &str) -> Perso
     let (id, token) = created_member(app, org.id, &org.token, first_name, role).await;
     let user = get(app, &format!("/v1/users/{id}"), &org.token).await;
     Person { id, email: user["email"].as_str().unwrap().to_string(), token }
-}
-
-async fn superadmin(app: &TestApp) -> Person {
-    let email = "root@example.com";
-    let password = secrecy::SecretString::from("correct horse battery");
-    devserver::ensure_superadmin(app.state.table.as_ref(), app.state.clock.as_ref(), email, &password).await.unwrap();
-    let user =
-        shared::repo::users::find_by_email(app.state.table.as_ref(), &shared::domain::Email::parse(email).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-    Person { id: user.id, email: email.into(), token: app.token_for(user.id).await }
 }
 
 /// An event in `owner`'s calendar created by `token`; returns its id.
@@ -152,10 +140,10 @@ async fn nobody_joins_an_organisation_but_by_their_own_act(app: TestApp) {
     assert!(changed.get("user").is_none() && changed.get("email").is_none());
 
     // A platform superadmin may still add an existing account directly.
-    let root = superadmin(&app).await;
+    let (_, root_token) = superadmin(&app).await;
     let path = format!("/v1/organisations/{}/members/{}", x.id, v.id);
     let added =
-        json_of(send(&app, Method::PUT, &path, Auth::Bearer(&root.token), Some(json!({"role": "guest"}))).await, 201)
+        json_of(send(&app, Method::PUT, &path, Auth::Bearer(&root_token), Some(json!({"role": "guest"}))).await, 201)
             .await;
     assert_eq!((added["role"].as_str(), added["suspended"].as_bool()), (Some("guest"), Some(false)));
 }
@@ -222,14 +210,14 @@ async fn an_administrator_acts_only_within_their_own_organisation(app: TestApp) 
     let admin_auth = Auth::Bearer(&admin.token);
     assert_eq!(status(&app, Method::POST, &format!("{on_owner}/lock"), admin_auth, None).await, 403);
     assert_eq!(status(&app, Method::PATCH, &on_owner, admin_auth, Some(json!({"displayName": "x"}))).await, 403);
-    let root = superadmin(&app).await;
-    let path = format!("/v1/organisations/{}/members/{}", a.id, root.id);
+    let (root, root_token) = superadmin(&app).await;
+    let path = format!("/v1/organisations/{}/members/{}", a.id, root);
     let body = Some(json!({"role": "member"}));
-    assert_eq!(status(&app, Method::PUT, &path, Auth::Bearer(&root.token), body).await, 201);
-    let on_root = format!("/v1/users/{}", root.id);
+    assert_eq!(status(&app, Method::PUT, &path, Auth::Bearer(&root_token), body).await, 201);
+    let on_root = format!("/v1/users/{}", root);
     assert_eq!(status(&app, Method::POST, &format!("{on_root}/lock"), oa, None).await, 403);
     assert_eq!(status(&app, Method::PATCH, &on_root, oa, Some(json!({"displayName": "x"}))).await, 403);
-    let path = format!("/v1/organisations/{}/members/{}", a.id, root.id);
+    let path = format!("/v1/organisations/{}/members/{}", a.id, root);
     assert_eq!(status(&app, Method::PUT, &path, oa, Some(json!({"role": "guest"}))).await, 403);
 }
 
@@ -388,7 +376,7 @@ async fn every_route_that_takes_a_user_id_answers_each_kind_of_caller(app: TestA
     let key_a = api_key(&app, a.id, &a.token, None).await;
     let key_b = api_key(&app, b.id, &b.token, None).await;
     let key_u = api_key(&app, u.id, &u.token, None).await;
-    let root = superadmin(&app).await;
+    let (_, root_token) = superadmin(&app).await;
     event(&app, &a.token, v.id, "A plan").await;
     event(&app, &b.token, v.id, "B plan").await;
     event(&app, &v.token, v.id, "Private").await;
@@ -405,7 +393,7 @@ async fn every_route_that_takes_a_user_id_answers_each_kind_of_caller(app: TestA
         ("key of A", Auth::Key(&key_a), Sees::ScopedAdmin, Ok(vec!["A plan"])),
         ("key of B", Auth::Key(&key_b), Sees::ScopedAdmin, Ok(vec!["B plan"])),
         ("key elsewhere", Auth::Key(&key_u), Sees::Nothing, Err(404)),
-        ("superadmin", Auth::Bearer(&root.token), Sees::Everything, Ok(vec!["A plan", "B plan", "Private"])),
+        ("superadmin", Auth::Bearer(&root_token), Sees::Everything, Ok(vec!["A plan", "B plan", "Private"])),
     ];
     let id = v.id;
     for (name, auth, sees, events) in actors {

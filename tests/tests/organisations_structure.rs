@@ -7,6 +7,7 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::repo::users::{self, UserRecord};
 use shared::table::{Index, Key, Query, Update};
+use sundial_tests::identity::superadmin;
 use sundial_tests::json_of;
 use sundial_tests::{TestApp, on_both_tables, problem};
 use uuid::Uuid;
@@ -69,17 +70,6 @@ async fn join(app: &TestApp, org: &Org, user: Uuid, role: &str) {
         shared::repo::organisations::Membership::new(Uuid::parse_str(&org.id).unwrap(), user, role, app.clock_now());
     let op = shared::repo::organisations::add_member_op(&membership).unwrap();
     app.state.table.transact_write(vec![op]).await.unwrap();
-}
-
-async fn superadmin(app: &TestApp) -> (Uuid, String) {
-    let email = "root@example.com";
-    let password = secrecy::SecretString::from("correct horse battery");
-    devserver::ensure_superadmin(app.state.table.as_ref(), app.state.clock.as_ref(), email, &password).await.unwrap();
-    let user = users::find_by_email(app.state.table.as_ref(), &shared::domain::Email::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    (user.id, app.token_for(user.id).await)
 }
 
 trait Now {

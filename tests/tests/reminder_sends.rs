@@ -12,6 +12,7 @@ use shared::mail::Mail;
 use shared::repo::outbound::{self, Message, PendingSend, Purpose};
 use shared::table::WriteOp;
 use sundial_tests::identity::signed_up_owner_as;
+use sundial_tests::identity::superadmin;
 use sundial_tests::json_of;
 use sundial_tests::reminders::{delivered, forget_watermark};
 use sundial_tests::{TestApp, on_both_tables};
@@ -172,15 +173,8 @@ async fn a_mail_left_by_a_run_that_died_before_sending_goes_out_after_its_lease(
 }
 
 /// A superadmin's token, to write the almanac a digest lists.
-async fn superadmin(app: &TestApp) -> String {
-    let (email, password) = ("root@example.com", sundial_tests::identity::PASSWORD);
-    let secret = secrecy::SecretString::from(password);
-    devserver::ensure_superadmin(app.state.table.as_ref(), app.state.clock.as_ref(), email, &secret).await.unwrap();
-    sundial_tests::identity::sign_in(app, email, password).await.access_token
-}
-
 async fn an_almanac_digest_whose_mail_fails_is_retried_and_counted_as_a_digest(app: TestApp) {
-    let root = superadmin(&app).await;
+    let (_, root) = superadmin(&app).await;
     let subject = json_of(app.post("/v1/almanac/subjects", &json!({"name": "Ekadasi"}), Some(&root)).await, 201).await;
     let body = json!({"name": "Stockholm", "timeZone": "Europe/Stockholm"});
     let location = json_of(app.post("/v1/almanac/locations", &body, Some(&root)).await, 201).await;

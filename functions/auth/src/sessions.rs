@@ -26,7 +26,7 @@ use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::idempotency::no_store;
 use shared::keys;
-use shared::kit::BodyProblems;
+use shared::kit::{BodyProblems, ListParams};
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::from_item;
 use shared::repo::sessions::{self, SESSION_TTL, SessionKind, SessionRecord};
@@ -146,18 +146,6 @@ pub struct Session {
     pub ip: Option<String>,
     /// Whether this request was made in this session.
     pub current: bool,
-}
-
-/// `limit` and `cursor`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Page size (1–100, default 25).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
 }
 
 fn audit(actor: &str, action: &str, target: String, now: DateTime<Utc>, meta: &RequestMeta) -> WriteOp {

@@ -18,7 +18,7 @@ use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::BoundedText;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
-use shared::kit::BodyProblems;
+use shared::kit::{BodyProblems, ListParams};
 use shared::mail::templates::{self, SecurityEvent};
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::from_item;
@@ -71,18 +71,6 @@ pub struct CreatedPersonalToken {
     pub version: i64,
     /// The secret (`sdl_pat_...`): shown once, store it now.
     pub token: String,
-}
-
-/// `limit` and `cursor`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Page size (1–100, default 25).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
 }
 
 /// Checks each scope against the areas a personal access token may name.

@@ -14,7 +14,7 @@ use shared::crypto::sha256_hex;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::keys;
-use shared::kit::BodyProblems;
+use shared::kit::{BodyProblems, ListParams};
 use shared::pagination::{ListResponse, PageRequest, query_page};
 use shared::repo::reminders::{NotificationRecord, notification_created_at, notification_key};
 use shared::repo::{from_item, to_item};
@@ -64,18 +64,6 @@ impl From<NotificationRecord> for Notification {
             read_at: r.read_at,
         }
     }
-}
-
-/// `limit` and `cursor`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Page size (1–100, default 25).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
 }
 
 /// Lists the caller's inbox, newest first.

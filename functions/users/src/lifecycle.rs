@@ -41,11 +41,13 @@ async fn apply(
 ) -> Result<(HeaderMap, Json<User>)> {
     principal.require("users", true)?;
     let access = user_access(state.table.as_ref(), principal, id).await?;
-    if id == principal.user_id && access.admin_organisations().is_empty() {
-        return Err(ApiError::Forbidden("Only an administrator of the user's organisation may do this.".into()));
-    }
     if id == principal.user_id {
-        return Err(ApiError::Conflict("You cannot lock, unlock, deactivate or activate yourself.".into()));
+        // A member is simply not allowed; an administrator is told why not.
+        return Err(if access.admin_organisations().is_empty() {
+            ApiError::Forbidden("Only an administrator of the user's organisation may do this.".into())
+        } else {
+            ApiError::Conflict("You cannot lock, unlock, deactivate or activate yourself.".into())
+        });
     }
     access.require_admin()?;
     access.require_may_act_on()?;

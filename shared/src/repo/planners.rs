@@ -119,15 +119,21 @@ pub async fn links_through(table: &dyn Table, org: Uuid, user: Uuid) -> anyhow::
         links.extend(decode(crate::repo::structure::query_all(table, query).await?)?);
     }
     let mut ending = Vec::new();
+    // The user's memberships, read once and only for links from before links
+    // named their organisation.
+    let mut mine = None;
     for link in links {
         let ends = match link.organisation_id {
             Some(through) => through == org,
             None => {
                 let other = if link.user_id == user { link.planner_id } else { link.user_id };
                 let theirs = crate::repo::users::memberships(table, other).await?;
-                let mine = crate::repo::users::memberships(table, user).await?;
+                if mine.is_none() {
+                    mine = Some(crate::repo::users::memberships(table, user).await?);
+                }
                 !mine
                     .iter()
+                    .flatten()
                     .any(|m| m.organisation_id != org && theirs.iter().any(|t| t.organisation_id == m.organisation_id))
             }
         };
