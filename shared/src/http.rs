@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -83,14 +83,30 @@ async fn log_request(req: Request, next: Next) -> Response {
     response
 }
 
+/// Lets a request on to a group route once the signing keys are known (a
+/// Lambda reads them in the background at cold start, see
+/// [`crate::state`]); 503 if reading them failed, and the next request
+/// tries again.
+async fn signing_keys_ready(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match state.signing.wait().await {
+        Ok(()) => next.run(req).await,
+        Err(cause) => ApiError::Unavailable(cause).into_response(),
+    }
+}
+
 /// A servable router: the group's routes plus everything every function does.
 pub fn app(api: OpenApiRouter<AppState>, state: AppState) -> Router {
-    let (router, doc) = api.merge(common_api()).split_for_parts();
+    let (group, doc) = api.split_for_parts();
     let protected = crate::idempotency::ProtectedPosts::from_doc(&doc);
-    router
+    let (common, _) = common_api().split_for_parts();
+    group
         // Inside the routing, so the idempotency layer knows the route and
         // can authenticate before it reads the key.
         .route_layer(middleware::from_fn_with_state((state.clone(), protected), crate::idempotency::layer))
+        // Group routes need the signing keys (tokens, cursors); health and
+        // the OpenAPI document answer without them.
+        .route_layer(middleware::from_fn_with_state(state.clone(), signing_keys_ready))
+        .merge(common)
         .route_layer(middleware::from_fn(remember_route))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

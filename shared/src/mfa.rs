@@ -246,6 +246,72 @@ pub async fn backup_code_keys(table: &dyn Table, user: Uuid) -> anyhow::Result<V
     Ok(keys_found)
 }
 
+/// The write that stores a new, pending configuration; it never
+/// overwrites an enabled one (a concurrent enable).
+pub fn pending_put_op(record: &TotpRecord) -> anyhow::Result<WriteOp> {
+    Ok(WriteOp::Put {
+        item: record.to_item()?,
+        condition: Condition::Any(vec![Condition::NotExists, Condition::eq("enabled", false)]),
+    })
+}
+
+/// The write that enables `record` with a code accepted for `step`; it holds
+/// only while the very secret the code was checked against is still pending.
+pub fn enable_op(record: &TotpRecord, step: u64, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Update(
+        Update::new(totp_key(record.user_id))
+            .set("enabled", true)
+            .set("enabledAt", serde_json::to_value(now).unwrap_or_default())
+            .set("lastUsedStep", step)
+            .when(Condition::All(vec![
+                Condition::eq("enabled", false),
+                Condition::eq("secret", record.secret.clone()),
+            ])),
+    )
+}
+
+/// The writes that turn MFA of `user` off with `factor`: the configuration
+/// goes, guarded like spending the factor would be, and so do the backup
+/// codes (the one presented must still exist: that spends it).
+pub async fn disable_ops(table: &dyn Table, user: Uuid, factor: &Factor) -> anyhow::Result<Vec<WriteOp>> {
+    let mut ops = vec![match factor {
+        Factor::Totp { .. } => match factor.spend_op(user) {
+            WriteOp::Update(spend) => WriteOp::Delete { key: totp_key(user), condition: spend.condition },
+            other => other,
+        },
+        Factor::Backup { .. } => WriteOp::Delete { key: totp_key(user), condition: Condition::eq("enabled", true) },
+    }];
+    for key in backup_code_keys(table, user).await? {
+        let used = matches!(factor, Factor::Backup { hash } if key.sk == keys::backup_code_sk(hash));
+        let condition = if used { Condition::Exists } else { Condition::Always };
+        ops.push(WriteOp::Delete { key, condition });
+    }
+    Ok(ops)
+}
+
+/// The writes that replace the backup codes of `record`'s user by `codes`.
+/// Bumping the generation serialises two concurrent replacements: one
+/// fails instead of both leaving their codes behind.
+pub async fn replace_backup_codes_ops(
+    table: &dyn Table,
+    record: &TotpRecord,
+    codes: &[String],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<WriteOp>> {
+    let user = record.user_id;
+    let mut ops = vec![WriteOp::Update(
+        Update::new(totp_key(user)).set("backupGeneration", record.backup_generation + 1).when(Condition::All(vec![
+            Condition::eq("enabled", true),
+            Condition::eq("backupGeneration", record.backup_generation),
+        ])),
+    )];
+    for key in backup_code_keys(table, user).await? {
+        ops.push(WriteOp::Delete { key, condition: Condition::Always });
+    }
+    ops.extend(codes.iter().map(|code| backup_code_op(user, code, now)));
+    Ok(ops)
+}
+
 /// Checks the second factor at sign-in: `Ok` when MFA is off; `mfa_required`
 /// when on and no code was given; `unauthenticated` for a wrong, replayed or
 /// used-up code. A TOTP code or a backup code is accepted (each works once).

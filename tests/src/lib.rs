@@ -179,3 +179,32 @@ macro_rules! on_both_tables {
         }
     };
 }
+
+/// The app's state with signing keys read in the background from a source
+/// the test controls, as a deployed function's are.
+pub mod secrets {
+    use std::sync::Arc;
+
+    use shared::AppState;
+    use shared::clock::FixedClock;
+    use shared::state::{ReadSecret, SigningKeys};
+    use tokio::sync::Notify;
+
+    /// The embedded app's state over `dir`, its keys from `read`.
+    pub fn state_reading(dir: &std::path::Path, read: Arc<ReadSecret>) -> AppState {
+        let clock = Arc::new(FixedClock::new(super::start_time()));
+        let local = devserver::build(dir, "http://127.0.0.1:9", clock.clone()).expect("app").state;
+        AppState::with_signing(local.table, local.blobs, local.mailer, clock, SigningKeys::read_in_background(read))
+    }
+
+    /// A secret source that answers (64 bytes) once `gate` is opened.
+    pub fn gated(gate: Arc<Notify>) -> Arc<ReadSecret> {
+        Arc::new(move || {
+            let gate = gate.clone();
+            Box::pin(async move {
+                gate.notified().await;
+                Ok(vec![b'k'; 64])
+            })
+        })
+    }
+}

@@ -3,6 +3,9 @@
 //! mailed links. Driven here against the AWS emulator, through the real
 //! routers, so the Lambda path is covered end to end (bar API Gateway).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use axum::body::Body;
 use serde_json::{Value, json};
 use shared::AppState;
@@ -47,6 +50,7 @@ async fn a_function_built_from_its_configuration_signs_up_signs_in_and_mails_thr
     };
 
     let state = AppState::from_lambda_config(&config, &sdk).await.expect("cold start");
+    state.signing.wait().await.expect("the signing key is read from Secrets Manager");
     let organisations = organisations::router(state.clone());
     let auth = auth::router(state.clone());
 
@@ -78,8 +82,10 @@ async fn a_function_built_from_its_configuration_signs_up_signs_in_and_mails_thr
     assert!(ses.contains("https://app.sundial.test/"), "links point at SUNDIAL_APP_URL");
 }
 
+/// The secret is read after the cold start (see `lambda_cold_start.rs`): a
+/// short or missing one is refused then, and requests get a 503.
 #[tokio::test]
-async fn a_missing_or_short_signing_secret_fails_the_cold_start() {
+async fn a_missing_or_short_signing_secret_is_refused() {
     let endpoint = shared::aws::test_endpoint();
     let sdk = shared::aws::emulator_config(&endpoint).await;
     let suffix = uuid::Uuid::now_v7().simple().to_string();
@@ -97,7 +103,51 @@ async fn a_missing_or_short_signing_secret_fails_the_cold_start() {
         signing_key_secret_arn: short.arn().unwrap().to_string(),
         app_url: "https://app.sundial.test".into(),
     };
-    assert!(AppState::from_lambda_config(&config, &sdk).await.is_err(), "a short key is refused");
+    let refused = |state: AppState| async move {
+        let err = state.signing.wait().await.expect_err("refused");
+        let list = http::Request::get("/v1/organisations").body(Body::empty()).unwrap();
+        let (status, problem) = call(&organisations::router(state), list).await;
+        assert_eq!((status, problem["code"].as_str()), (503, Some("service_unavailable")), "{problem}");
+        format!("{err:#}")
+    };
+    let err = refused(AppState::from_lambda_config(&config, &sdk).await.expect("cold start")).await;
+    assert!(err.contains("shorter than 32 bytes"), "a short key is refused: {err}");
     config.signing_key_secret_arn = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:absent-{suffix}");
-    assert!(AppState::from_lambda_config(&config, &sdk).await.is_err(), "a missing secret is refused");
+    let err = refused(AppState::from_lambda_config(&config, &sdk).await.expect("cold start")).await;
+    assert!(err.contains("Failed to read the signing key secret"), "a missing secret is refused: {err}");
+}
+
+/// A failed read answers 503 (a problem document, `Retry-After`), and the
+/// next request reads again and succeeds.
+#[tokio::test]
+async fn a_failed_secret_read_answers_503_and_the_next_request_recovers() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let read: Arc<shared::state::ReadSecret> = Arc::new({
+        let calls = calls.clone();
+        move || {
+            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
+            Box::pin(async move {
+                if first {
+                    anyhow::bail!("AccessDeniedException: not allowed to read the secret")
+                }
+                Ok(vec![b'k'; 64])
+            })
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let router = organisations::router(sundial_tests::secrets::state_reading(dir.path(), read));
+    let list = || http::Request::get("/v1/organisations").body(Body::empty()).unwrap();
+
+    let response = router.clone().oneshot(list()).await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let problem: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(problem["code"], "service_unavailable");
+    assert!(!problem.to_string().contains("AccessDenied"), "the cause is logged, not sent: {problem}");
+
+    let response = router.oneshot(list()).await.unwrap();
+    assert_eq!(response.status(), 401, "the next request read the secret again");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

@@ -101,3 +101,43 @@ fn every_page_size_parameter_states_the_range_the_server_enforces() {
     }
     assert!(seen > 20, "the lists take a page size");
 }
+
+/// The `// METHODS /path` comments of a group's `lib.rs`, each checked to
+/// sit right above its `.routes(...)` line.
+fn listed_routes(source: &str) -> std::collections::BTreeSet<(String, String)> {
+    let lines: Vec<&str> = source.lines().map(str::trim).collect();
+    let mut listed = std::collections::BTreeSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with(".routes(") {
+            let comment = lines[i - 1].strip_prefix("// ").unwrap_or_else(|| panic!("no path comment above {line}"));
+            let (methods, path) = comment.rsplit_once(' ').expect("`// METHODS /path`");
+            for method in methods.split(' ') {
+                assert!(listed.insert((method.to_lowercase(), path.to_string())), "{method} {path} listed twice");
+            }
+        }
+    }
+    listed
+}
+
+#[test]
+fn each_group_lists_its_routes_by_path_in_its_lib_rs() {
+    let groups = [
+        ("auth", auth::api(), include_str!("../../functions/auth/src/lib.rs")),
+        ("users", users::api(), include_str!("../../functions/users/src/lib.rs")),
+        ("organisations", organisations::api(), include_str!("../../functions/organisations/src/lib.rs")),
+        ("calendar", calendar::api(), include_str!("../../functions/calendar/src/lib.rs")),
+    ];
+    for (name, api, source) in groups {
+        let (_, doc) = api.split_for_parts();
+        let served: std::collections::BTreeSet<(String, String)> = serde_json::to_value(&doc).unwrap()["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object().unwrap().keys().map(move |method| (method.clone(), path.clone())).collect::<Vec<_>>()
+            })
+            .filter(|(method, _)| ["get", "post", "put", "patch", "delete"].contains(&method.as_str()))
+            .collect();
+        assert_eq!(listed_routes(source), served, "the route comments of {name}/src/lib.rs");
+    }
+}

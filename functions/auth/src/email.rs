@@ -11,8 +11,6 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use shared::audit::RequestMeta;
@@ -20,26 +18,16 @@ use shared::auth::{Principal, require_recent_login};
 use shared::domain::Email;
 use shared::error::Problem;
 use shared::extract::Json;
-use shared::keys;
 use shared::mail::templates::{self, Recipient, SecurityEvent};
 use shared::one_time::{self, Purpose};
-use shared::repo::users::{self, User};
-use shared::repo::{from_item, to_item};
-use shared::table::{Condition, Item, Key, WriteOp};
+use shared::repo::email_changes::{self, PendingEmailChangeRecord};
+use shared::repo::users::{self, User, UserChange};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::password::{audit, changed_meanwhile, commit, current_user, recipient, send_quietly, user_update};
+use crate::password::{audit, changed_meanwhile, current_user, recipient, send_quietly};
 use shared::kit::BodyProblems;
-
-/// This module's routes.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(verify_email))
-        .routes(routes!(resend_verification))
-        .routes(routes!(request_email_change, get_email_change, cancel_email_change))
-        .routes(routes!(confirm_email_change))
-}
+use shared::kit::commit_with;
 
 /// A one-time token from a mail.
 #[derive(Deserialize, ToSchema)]
@@ -84,38 +72,10 @@ pub struct PendingEmailChange {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The stored pending change (`USER#<id>` / `EMAILCHANGE`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PendingRecord {
-    user_id: Uuid,
-    new_email: String,
-    /// Hash of the confirmation token (to revoke it, and so only the latest link works).
-    token_hash: String,
-    created_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    ttl: i64,
-}
-
-fn pending_key(user: Uuid) -> Key {
-    Key::new(keys::user_pk(user), keys::EMAIL_CHANGE_SK)
-}
-
 /// The pending change of `user`, unless there is none or it expired.
-async fn pending(state: &AppState, user: Uuid) -> Result<Option<PendingRecord>> {
-    let Some(item) = state.table.get(&pending_key(user)).await? else { return Ok(None) };
-    let record: PendingRecord = from_item(item)?;
-    Ok(Some(record).filter(|r| r.expires_at > state.clock.now()))
-}
-
-/// The uniqueness guard of `email`, pointing at `user`.
-fn email_guard(email: &str, user: Uuid) -> Item {
-    let mut guard = Item::new();
-    guard.insert("PK".into(), keys::email_pk(email).into());
-    guard.insert("SK".into(), keys::EMAIL_SK.into());
-    guard.insert(keys::ENTITY_TYPE.into(), "EmailGuard".into());
-    guard.insert("userId".into(), user.to_string().into());
-    guard
+async fn pending(state: &AppState, user: Uuid) -> Result<Option<PendingEmailChangeRecord>> {
+    let record = email_changes::get(state.table.as_ref(), user).await?;
+    Ok(record.filter(|r| r.expires_at > state.clock.now()))
 }
 
 async fn send_required(state: &AppState, mail: &shared::mail::Mail) -> Result<()> {
@@ -152,10 +112,15 @@ pub async fn verify_email(
     let actor = format!("user:{}", user.id);
     let ops = vec![
         valid.consume,
-        WriteOp::Update(user_update(&user, now).set("emailVerified", true)),
-        audit(&actor, "user.email_verified", user.id, now, &meta),
+        UserChange::of(&user, now).email_verified(true).op(),
+        audit(&actor, "user.email_verified", user.id, now, &meta).write(),
     ];
-    commit(&state, ops, |index| if index == Some(0) { ApiError::NotFound } else { changed_meanwhile() }).await?;
+    commit_with(
+        state.table.as_ref(),
+        ops,
+        |index| if index == Some(0) { ApiError::NotFound } else { changed_meanwhile() },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -184,8 +149,9 @@ pub async fn resend_verification(
     }
     let now = state.clock.now();
     let issued = one_time::issue_verify_email(user.id, &user.email, now)?;
-    let ops = vec![issued.write.clone(), audit(&principal.actor(), "user.verification_sent", user.id, now, &meta)];
-    commit(&state, ops, |_| changed_meanwhile()).await?;
+    let ops =
+        vec![issued.write.clone(), audit(&principal.actor(), "user.verification_sent", user.id, now, &meta).write()];
+    commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
     send_required(&state, &templates::verify_email(&state.app_url, recipient(&user), &issued.token)).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -248,7 +214,7 @@ pub async fn request_email_change(
         one_time::EMAIL_CHANGE_TTL,
     )?;
     let expires_at = now + one_time::EMAIL_CHANGE_TTL;
-    let record = PendingRecord {
+    let record = PendingEmailChangeRecord {
         user_id: user.id,
         new_email: new_email.as_str().to_string(),
         token_hash: issued.hash(),
@@ -258,18 +224,14 @@ pub async fn request_email_change(
     };
     let mut ops = vec![
         issued.write.clone(),
-        WriteOp::Put {
-            item: to_item(&record, keys::user_pk(user.id), keys::EMAIL_CHANGE_SK.into(), "EmailChange")?,
-            condition: Condition::Always,
-        },
-        audit(&principal.actor(), "user.email_change_requested", user.id, now, &meta),
+        email_changes::put_op(&record)?,
+        audit(&principal.actor(), "user.email_change_requested", user.id, now, &meta).write(),
     ];
     // Only the latest link works: the earlier request's token goes.
-    if let Some(item) = table.get(&pending_key(user.id)).await? {
-        let earlier: PendingRecord = from_item(item)?;
+    if let Some(earlier) = email_changes::get(table, user.id).await? {
         ops.push(one_time::revoke_op(&earlier.token_hash));
     }
-    commit(&state, ops, |_| changed_meanwhile()).await?;
+    commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
 
     let to_new = Recipient { email: new_email.as_str(), first_name: &user.first_name };
     send_required(&state, &templates::email_change_confirmation(&state.app_url, to_new, &issued.token)).await?;
@@ -319,14 +281,11 @@ pub async fn cancel_email_change(
     let record = pending(&state, principal.user_id).await?.ok_or(ApiError::NotFound)?;
     let now = state.clock.now();
     let ops = vec![
-        WriteOp::Delete {
-            key: pending_key(principal.user_id),
-            condition: Condition::eq("tokenHash", record.token_hash.clone()),
-        },
+        email_changes::delete_op(&record),
         one_time::revoke_op(&record.token_hash),
-        audit(&principal.actor(), "user.email_change_cancelled", principal.user_id, now, &meta),
+        audit(&principal.actor(), "user.email_change_cancelled", principal.user_id, now, &meta).write(),
     ];
-    commit(&state, ops, |_| ApiError::NotFound).await?;
+    commit_with(state.table.as_ref(), ops, |_| ApiError::NotFound).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -361,13 +320,13 @@ pub async fn confirm_email_change(
 
     let ops = vec![
         valid.consume,
-        WriteOp::Delete { key: pending_key(user_id), condition: Condition::eq("tokenHash", record.token_hash.clone()) },
+        email_changes::delete_op(&record),
         users::delete_email_guard_op(&user.email, user_id),
-        WriteOp::Put { item: email_guard(&record.new_email, user_id), condition: Condition::NotExists },
-        WriteOp::Update(user_update(&user, now).set("email", record.new_email.as_str()).set("emailVerified", true)),
-        audit(&format!("user:{user_id}"), "user.email_changed", user_id, now, &meta),
+        users::email_guard_op(&record.new_email, user_id),
+        UserChange::of(&user, now).email(&record.new_email, true).op(),
+        audit(&format!("user:{user_id}"), "user.email_changed", user_id, now, &meta).write(),
     ];
-    commit(&state, ops, |index| match index {
+    commit_with(state.table.as_ref(), ops, |index| match index {
         Some(0 | 1) => ApiError::NotFound,
         Some(3) => ApiError::Conflict("An account with this email already exists.".into()),
         _ => changed_meanwhile(),

@@ -3,6 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let state = shared::AppState::from_lambda_env().await?;
+    // Beyond its table and signing keys: SES, for verification and reset mails.
+    let state = shared::lambda::state(|aws| aws.with_mail()).await?;
     shared::lambda::run(auth::router(state)).await
 }

@@ -11,32 +11,20 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use shared::audit::RequestMeta;
 use shared::auth::{Principal, require_recent_login};
 use shared::error::Problem;
 use shared::extract::Json;
 use shared::idempotency::no_store;
-use shared::keys;
 use shared::mail::templates::{self, SecurityEvent};
-use shared::mfa::{self, Factor, TotpRecord};
-use shared::table::{Condition, Update, WriteOp};
+use shared::mfa::{self, TotpRecord};
+use shared::repo::users::UserChange;
 use shared::{ApiError, AppState, Result};
 
-use crate::password::{audit, changed_meanwhile, commit, current_user, recipient, send_quietly, user_update};
+use crate::password::{audit, changed_meanwhile, current_user, recipient, send_quietly};
 use shared::kit::BodyProblems;
-
-/// This module's routes.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(get_mfa))
-        .routes(routes!(create_totp))
-        .routes(routes!(enable_totp))
-        .routes(routes!(disable_totp))
-        .routes(routes!(create_backup_codes))
-}
+use shared::kit::commit_with;
 
 /// Whether the caller has MFA on.
 #[derive(Debug, Serialize, ToSchema)]
@@ -137,13 +125,9 @@ pub async fn create_totp(
     let now = state.clock.now();
     let record = TotpRecord::new(user.id, now);
     let otpauth_url = record.otpauth_url(&user.email)?;
-    let put = WriteOp::Put {
-        item: record.to_item()?,
-        // Never overwrite an enabled configuration (a concurrent enable).
-        condition: Condition::Any(vec![Condition::NotExists, Condition::eq("enabled", false)]),
-    };
-    let ops = vec![put, audit(&principal.actor(), "mfa.totp_created", user.id, now, &meta)];
-    commit(&state, ops, |_| ApiError::Conflict("MFA is already on.".into())).await?;
+    let ops =
+        vec![mfa::pending_put_op(&record)?, audit(&principal.actor(), "mfa.totp_created", user.id, now, &meta).write()];
+    commit_with(state.table.as_ref(), ops, |_| ApiError::Conflict("MFA is already on.".into())).await?;
     Ok((StatusCode::CREATED, no_store(), Json(TotpSetup { secret: record.secret, otpauth_url })))
 }
 
@@ -181,18 +165,12 @@ pub async fn enable_totp(
     let now = state.clock.now();
     let step = record.accepts(code, now)?.ok_or_else(wrong_code)?;
 
-    let enable = Update::new(mfa::totp_key(user.id))
-        .set("enabled", true)
-        .set("enabledAt", serde_json::to_value(now).unwrap_or_default())
-        .set("lastUsedStep", step)
-        // The very secret the code was checked against, still pending.
-        .when(Condition::All(vec![Condition::eq("enabled", false), Condition::eq("secret", record.secret.clone())]));
     let ops = vec![
-        WriteOp::Update(enable),
-        WriteOp::Update(user_update(&user, now).set("mfaEnabled", true)),
-        audit(&principal.actor(), "mfa.enabled", user.id, now, &meta),
+        mfa::enable_op(&record, step, now),
+        UserChange::of(&user, now).mfa_enabled(true).op(),
+        audit(&principal.actor(), "mfa.enabled", user.id, now, &meta).write(),
     ];
-    commit(&state, ops, |_| changed_meanwhile()).await?;
+    commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
     tracing::info!("MFA enabled");
     Ok(Json(MfaStatus { enabled: true }))
 }
@@ -233,26 +211,16 @@ pub async fn disable_totp(
     };
     let factor = mfa::verify(table, &record, code, now).await?.ok_or_else(wrong_code)?;
 
-    // The configuration goes, guarded like spending the code would be.
-    let mut ops = vec![match &factor {
-        Factor::Totp { .. } => match factor.spend_op(user.id) {
-            WriteOp::Update(spend) => WriteOp::Delete { key: mfa::totp_key(user.id), condition: spend.condition },
-            other => other,
-        },
-        Factor::Backup { .. } => {
-            WriteOp::Delete { key: mfa::totp_key(user.id), condition: Condition::eq("enabled", true) }
-        }
-    }];
-    for key in mfa::backup_code_keys(table, user.id).await? {
-        let used = matches!(&factor, Factor::Backup { hash } if key.sk == keys::backup_code_sk(hash));
-        // The backup code presented must still exist: that spends it.
-        let condition = if used { Condition::Exists } else { Condition::Always };
-        ops.push(WriteOp::Delete { key, condition });
-    }
-    ops.push(WriteOp::Update(user_update(&user, now).set("mfaEnabled", false)));
-    ops.push(audit(&principal.actor(), "mfa.disabled", user.id, now, &meta));
+    let mut ops = mfa::disable_ops(table, user.id, &factor).await?;
+    ops.push(UserChange::of(&user, now).mfa_enabled(false).op());
+    ops.push(audit(&principal.actor(), "mfa.disabled", user.id, now, &meta).write());
     let user_index = ops.len() - 2;
-    commit(&state, ops, |index| if index == Some(user_index) { changed_meanwhile() } else { wrong_code() }).await?;
+    commit_with(
+        state.table.as_ref(),
+        ops,
+        |index| if index == Some(user_index) { changed_meanwhile() } else { wrong_code() },
+    )
+    .await?;
     tracing::info!("MFA disabled");
 
     let notice = templates::security_notice(&state.app_url, recipient(&user), &SecurityEvent::MfaDisabled);
@@ -291,18 +259,8 @@ pub async fn create_backup_codes(
     };
 
     let codes = mfa::new_backup_codes();
-    // Bumping the generation serialises two concurrent replacements: one
-    // fails instead of both leaving their codes behind.
-    let mut ops = vec![WriteOp::Update(
-        Update::new(mfa::totp_key(user.id)).set("backupGeneration", record.backup_generation + 1).when(Condition::All(
-            vec![Condition::eq("enabled", true), Condition::eq("backupGeneration", record.backup_generation)],
-        )),
-    )];
-    for key in mfa::backup_code_keys(table, user.id).await? {
-        ops.push(WriteOp::Delete { key, condition: Condition::Always });
-    }
-    ops.extend(codes.iter().map(|code| mfa::backup_code_op(user.id, code, now)));
-    ops.push(audit(&principal.actor(), "mfa.backup_codes_created", user.id, now, &meta));
-    commit(&state, ops, |_| changed_meanwhile()).await?;
+    let mut ops = mfa::replace_backup_codes_ops(table, &record, &codes, now).await?;
+    ops.push(audit(&principal.actor(), "mfa.backup_codes_created", user.id, now, &meta).write());
+    commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
     Ok((StatusCode::CREATED, no_store(), Json(BackupCodes { backup_codes: codes })))
 }

@@ -11,8 +11,6 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
@@ -21,25 +19,17 @@ use shared::domain::{Email, Password};
 use shared::error::Problem;
 use shared::extract::Json;
 use shared::kit::BodyProblems;
+use shared::kit::commit_with;
 use shared::mail::Mail;
 use shared::mail::templates::{self, Recipient, SecurityEvent};
 use shared::one_time::{self, Purpose};
 use shared::repo::sessions;
-use shared::repo::users::{self, UserRecord};
-use shared::table::{Key, TableError, Update, WriteOp};
+use shared::repo::users::{self, UserChange, UserRecord};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
 /// How long a password-reset link works.
 pub const RESET_TOKEN_TTL: Duration = Duration::hours(1);
-
-/// This module's routes.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(change_password))
-        .routes(routes!(request_password_reset, complete_password_reset))
-        .routes(routes!(check_password_reset))
-}
 
 // ---- helpers shared by the auth routes ------------------------------------
 
@@ -48,18 +38,9 @@ pub(crate) async fn current_user(state: &AppState, principal: &Principal) -> Res
     users::get(state.table.as_ref(), principal.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::Unauthenticated)
 }
 
-/// An update of `user`'s item that bumps its version, guarded by the
-/// version that was read (so concurrent changes never overwrite each other).
-pub(crate) fn user_update(user: &UserRecord, now: DateTime<Utc>) -> Update {
-    Update::new(Key::new(shared::keys::user_pk(user.id), shared::keys::USER_SK))
-        .set("updatedAt", serde_json::to_value(now).unwrap_or_default())
-        .set("version", user.version + 1)
-        .when(shared::table::Condition::version_is(user.version))
-}
-
 /// An audit entry about `user`'s account (platform scope: accounts span organisations).
-pub(crate) fn audit(actor: &str, action: &str, user: Uuid, now: DateTime<Utc>, meta: &RequestMeta) -> WriteOp {
-    AuditEntry::new(None, actor, action, format!("user/{user}"), now, meta).write()
+pub(crate) fn audit(actor: &str, action: &str, user: Uuid, now: DateTime<Utc>, meta: &RequestMeta) -> AuditEntry {
+    AuditEntry::new(None, actor, action, format!("user/{user}"), now, meta)
 }
 
 /// Who a mail to `user` goes to.
@@ -73,20 +54,6 @@ pub(crate) fn recipient(user: &UserRecord) -> Recipient<'_> {
 pub(crate) async fn send_quietly(state: &AppState, mail: &Mail, what: &str) {
     if let Err(err) = state.mailer.send(mail).await {
         tracing::error!(error = format!("{err:#}"), mail = what, "sending a mail failed");
-    }
-}
-
-/// Runs a transaction; a failed condition becomes `on_condition(index)`.
-pub(crate) async fn commit(
-    state: &AppState,
-    ops: Vec<WriteOp>,
-    on_condition: impl FnOnce(Option<usize>) -> ApiError,
-) -> Result<()> {
-    match state.table.transact_write(ops).await {
-        Ok(()) => Ok(()),
-        Err(TableError::ConditionFailed { index }) => Err(on_condition(index)),
-        Err(TableError::Conflict) => Err(changed_meanwhile()),
-        Err(err) => Err(err.into()),
     }
 }
 
@@ -156,11 +123,9 @@ pub async fn change_password(
     require_recent_login(&principal, &user, Some(&body.current_password), now).await?;
     let hash = hash_password(new_password).await?;
 
-    let update = user_update(&user, now)
-        .set("passwordHash", hash.as_str())
-        .set("passwordChangedAt", serde_json::to_value(now).unwrap_or_default());
-    let ops = vec![WriteOp::Update(update), audit(&principal.actor(), "user.password_changed", user.id, now, &meta)];
-    commit(&state, ops, |_| changed_meanwhile()).await?;
+    let update = UserChange::of(&user, now).password(&hash, now);
+    let ops = vec![update.op(), audit(&principal.actor(), "user.password_changed", user.id, now, &meta).write()];
+    commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
 
     // The caller's own session survives; a personal access token has none,
     // so then every session ends.
@@ -208,7 +173,8 @@ pub async fn request_password_reset(
     };
     let now = state.clock.now();
     let issued = one_time::issue(Purpose::PasswordReset, user.id, serde_json::Value::Null, now, RESET_TOKEN_TTL)?;
-    let ops = vec![issued.write.clone(), audit("anonymous", "user.password_reset_requested", user.id, now, &meta)];
+    let ops =
+        vec![issued.write.clone(), audit("anonymous", "user.password_reset_requested", user.id, now, &meta).write()];
     if let Err(err) = state.table.transact_write(ops).await {
         // Answer as for any address: a failure must not reveal that this one exists.
         tracing::error!(error = format!("{:#}", anyhow::Error::new(err)), "storing a reset token failed");
@@ -298,15 +264,16 @@ pub async fn complete_password_reset(
     let hash = hash_password(new_password).await?;
 
     let now = state.clock.now();
-    let update = user_update(&user, now)
-        .set("passwordHash", hash.as_str())
-        .set("passwordChangedAt", serde_json::to_value(now).unwrap_or_default())
-        .set("failedLogins", 0)
-        .remove("lockoutUntil");
+    let update = UserChange::of(&user, now).password(&hash, now).clear_failures();
     let actor = format!("user:{}", user.id);
-    let ops = vec![valid.consume, WriteOp::Update(update), audit(&actor, "user.password_reset", user.id, now, &meta)];
+    let ops = vec![valid.consume, update.op(), audit(&actor, "user.password_reset", user.id, now, &meta).write()];
     // Operation 0 is the token: spent by a concurrent request.
-    commit(&state, ops, |index| if index == Some(0) { ApiError::NotFound } else { changed_meanwhile() }).await?;
+    commit_with(
+        state.table.as_ref(),
+        ops,
+        |index| if index == Some(0) { ApiError::NotFound } else { changed_meanwhile() },
+    )
+    .await?;
 
     let ended = sessions::revoke_all(table, user.id, None).await?;
     tracing::info!(user_id = %user.id, ended_sessions = ended, "password reset");

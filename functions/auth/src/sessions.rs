@@ -14,8 +14,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
@@ -25,13 +23,10 @@ use shared::domain::{Email, Password, PasswordHash};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::idempotency::no_store;
-use shared::keys;
 use shared::kit::{BodyProblems, ListParams};
 use shared::pagination::{ListResponse, PageRequest, query_page};
-use shared::repo::from_item;
 use shared::repo::sessions::{self, SESSION_TTL, SessionKind, SessionRecord};
 use shared::repo::users::{self, User, UserRecord};
-use shared::table::{Condition, Key, TableError, Update, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -44,18 +39,6 @@ pub const REFRESH_GRACE: Duration = Duration::seconds(10);
 /// How many rotations back an old refresh token is still recognised (and
 /// its reuse punished); older ones are simply invalid.
 const MAX_GENERATIONS_BACK: u32 = 1000;
-
-/// This module's routes.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_token))
-        .routes(routes!(create_cookie_session))
-        .routes(routes!(refresh_token))
-        .routes(routes!(end_current_session))
-        .routes(routes!(end_all_sessions))
-        .routes(routes!(list_sessions))
-        .routes(routes!(delete_session))
-}
 
 /// Credentials for signing in.
 #[derive(Deserialize, ToSchema)]
@@ -148,8 +131,8 @@ pub struct Session {
     pub current: bool,
 }
 
-fn audit(actor: &str, action: &str, target: String, now: DateTime<Utc>, meta: &RequestMeta) -> WriteOp {
-    AuditEntry::new(None, actor, action, target, now, meta).write()
+fn audit(actor: &str, action: &str, target: String, now: DateTime<Utc>, meta: &RequestMeta) -> AuditEntry {
+    AuditEntry::new(None, actor, action, target, now, meta)
 }
 
 /// A hash of a password nobody has, verified when the email is unknown so
@@ -188,20 +171,13 @@ async fn record_failure(
     let mut failed = user.failed_logins;
     // The counter is guarded by its own value; a concurrent failure makes us re-read.
     for _ in 0..5 {
-        let key = Key::new(keys::user_pk(user.id), keys::USER_SK);
         let locks = failed + 1 >= MAX_FAILED_SIGN_INS;
         let until = now + LOCKOUT;
-        let mut update = Update::new(key.clone()).when(Condition::eq("failedLogins", failed));
-        let action = if locks {
-            update = update
-                .set("failedLogins", 0)
-                .set("lockoutUntil", serde_json::to_value(until).map_err(anyhow::Error::from)?);
-            "user.locked_out"
-        } else {
-            update = update.set("failedLogins", failed + 1);
-            "auth.sign_in_failed"
-        };
-        let ops = vec![WriteOp::Update(update), audit("anonymous", action, format!("user/{}", user.id), now, meta)];
+        let action = if locks { "user.locked_out" } else { "auth.sign_in_failed" };
+        let ops = vec![
+            users::failed_sign_in_op(user.id, failed, locks.then_some(until)),
+            audit("anonymous", action, format!("user/{}", user.id), now, meta).write(),
+        ];
         match state.table.transact_write(ops).await {
             Ok(()) => {
                 if locks {
@@ -210,8 +186,8 @@ async fn record_failure(
                 }
                 return Ok(ApiError::Unauthenticated);
             }
-            Err(TableError::ConditionFailed { .. }) | Err(TableError::Conflict) => match state.table.get(&key).await? {
-                Some(item) => failed = from_item::<UserRecord>(item)?.failed_logins,
+            Err(err) if err.is_race() => match users::get(state.table.as_ref(), user.id).await? {
+                Some(current) => failed = current.failed_logins,
                 None => return Ok(ApiError::Unauthenticated),
             },
             Err(err) => return Err(err.into()),
@@ -241,7 +217,7 @@ async fn authenticate(state: &AppState, body: &SignInRequest, meta: &RequestMeta
         // as a failure count would be), same answer.
         dummy_verify(body.password.clone()).await?;
         let target = user.map_or_else(|| "user/unknown".to_string(), |u| format!("user/{}", u.id));
-        let entry = audit("anonymous", "auth.sign_in_failed", target, state.clock.now(), meta);
+        let entry = audit("anonymous", "auth.sign_in_failed", target, state.clock.now(), meta).write();
         state.table.transact_write(vec![entry]).await?;
         return Err(ApiError::Unauthenticated);
     };
@@ -284,26 +260,16 @@ async fn start_session(
     // The password just verified must still be the password, and the account
     // still open: a concurrent password change or lock (which revoke every
     // session) cannot be outrun by this one.
-    let still_valid = Condition::All(vec![
-        Condition::eq("passwordHash", user.password_hash.clone().unwrap_or_default()),
-        Condition::eq("locked", false),
-        Condition::eq("deactivated", false),
-    ]);
-    let user_key = Key::new(keys::user_pk(user.id), keys::USER_SK);
-    let user_op = if user.failed_logins > 0 || user.lockout_until.is_some() {
-        WriteOp::Update(Update::new(user_key).set("failedLogins", 0).remove("lockoutUntil").when(still_valid))
-    } else {
-        WriteOp::Check { key: user_key, condition: still_valid }
-    };
+    let user_op = users::signed_in_op(user);
     let actor = format!("user:{}", user.id);
     let ops = vec![
         sessions::create_op(&session)?,
         user_op,
-        audit(&actor, "session.created", format!("session/{}", session.id), now, meta),
+        audit(&actor, "session.created", format!("session/{}", session.id), now, meta).write(),
     ];
     match state.table.transact_write(ops).await {
         Ok(()) => {}
-        Err(TableError::ConditionFailed { .. }) | Err(TableError::Conflict) => return Err(ApiError::Unauthenticated),
+        Err(err) if err.is_race() => return Err(ApiError::Unauthenticated),
         Err(err) => return Err(err.into()),
     }
     tracing::info!(user_id = %user.id, session_id = %session.id, ?kind, "session started");
@@ -444,16 +410,11 @@ pub async fn refresh_token(
         }
         if hashes_match(&session.secret_hash, &presented_hash) {
             let next = state.tokens.refresh_successor(&presented).ok_or(ApiError::Unauthenticated)?;
-            let update = Update::new(session.key())
-                .set("secretHash", sessions::hash_secret(&next))
-                .set("rotatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
-                .set("lastSeenAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
-                .add("generation", 1)
-                .when(Condition::eq("secretHash", presented_hash.clone()));
-            let ops = vec![WriteOp::Update(update), audit(&actor, "session.refreshed", target.clone(), now, &meta)];
+            let update = sessions::rotate_op(&session, &presented_hash, sessions::hash_secret(&next), now);
+            let ops = vec![update, audit(&actor, "session.refreshed", target.clone(), now, &meta).write()];
             match state.table.transact_write(ops).await {
                 Ok(()) => return pair(&state, &session, next),
-                Err(TableError::ConditionFailed { .. }) | Err(TableError::Conflict) => continue,
+                Err(err) if err.is_race() => continue,
                 Err(err) => return Err(err.into()),
             }
         }
@@ -465,8 +426,8 @@ pub async fn refresh_token(
             Some(_) => {
                 // A used token came back: whoever holds it, the session is compromised.
                 let ops = vec![
-                    WriteOp::Delete { key: session.key(), condition: Condition::Always },
-                    audit(&actor, "session.revoked_on_reuse", target.clone(), now, &meta),
+                    sessions::revoke_op(&session),
+                    audit(&actor, "session.revoked_on_reuse", target.clone(), now, &meta).write(),
                 ];
                 state.table.transact_write(ops).await?;
                 tracing::warn!(user_id = %user_id, session_id = %session_id, "refresh token reused; session revoked");
@@ -513,11 +474,12 @@ pub async fn end_current_session(
     let now = state.clock.now();
     let ops = vec![
         sessions::delete_op(principal.user_id, session_id),
-        audit(&principal.actor(), "session.ended", format!("session/{session_id}"), now, &meta),
+        audit(&principal.actor(), "session.ended", format!("session/{session_id}"), now, &meta).write(),
     ];
     match state.table.transact_write(ops).await {
         // Already ended concurrently: the outcome the caller wanted.
-        Ok(()) | Err(TableError::ConditionFailed { .. }) => {}
+        Ok(()) => {}
+        Err(err) if err.is_condition_failed() => {}
         Err(err) => return Err(err.into()),
     }
     let mut headers = HeaderMap::new();
@@ -599,8 +561,7 @@ pub async fn list_sessions(
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
     let now = state.clock.now();
     let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let session: SessionRecord = from_item(item)?;
+    for session in sessions::decode(items)? {
         if session.is_expired(now) {
             continue;
         }
@@ -642,11 +603,11 @@ pub async fn delete_session(
     let now = state.clock.now();
     let ops = vec![
         sessions::delete_op(principal.user_id, id),
-        audit(&principal.actor(), "session.ended", format!("session/{id}"), now, &meta),
+        audit(&principal.actor(), "session.ended", format!("session/{id}"), now, &meta).write(),
     ];
     match state.table.transact_write(ops).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(TableError::ConditionFailed { .. }) => Err(ApiError::NotFound),
+        Err(err) if err.is_condition_failed() => Err(ApiError::NotFound),
         Err(err) => Err(err.into()),
     }
 }

@@ -8,8 +8,6 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
@@ -21,10 +19,8 @@ use shared::extract::{Json, PathId, Query};
 use shared::kit::{BodyProblems, ListParams};
 use shared::mail::templates::{self, SecurityEvent};
 use shared::pagination::{ListResponse, PageRequest, query_page};
-use shared::repo::from_item;
 use shared::repo::personal_tokens::{self, PersonalToken, PersonalTokenRecord};
 use shared::repo::users;
-use shared::table::TableError;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -32,13 +28,6 @@ use shared::{ApiError, AppState, Result};
 pub const SCOPE_AREAS: [&str; 5] = ["auth", "users", "organisations", "calendar", "notifications"];
 
 type TokenName = BoundedText<100>;
-
-/// This module's routes.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_personal_tokens, create_personal_token))
-        .routes(routes!(delete_personal_token))
-}
 
 /// A new personal access token.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -103,10 +92,7 @@ pub async fn list_personal_tokens(
     let list = format!("tokens:{}", principal.user_id);
     let query = personal_tokens::list_query(principal.user_id);
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
-    let items = items
-        .into_iter()
-        .map(|item| from_item::<PersonalTokenRecord>(item).map(|t| t.view()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let items = personal_tokens::decode(items)?.iter().map(PersonalTokenRecord::view).collect();
     Ok(Json(ListResponse { items, next_cursor }))
 }
 
@@ -220,7 +206,7 @@ pub async fn delete_personal_token(
     match state.table.transact_write(ops).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         // Deleted concurrently.
-        Err(TableError::ConditionFailed { .. }) => Err(ApiError::NotFound),
+        Err(err) if err.is_condition_failed() => Err(ApiError::NotFound),
         Err(err) => Err(err.into()),
     }
 }

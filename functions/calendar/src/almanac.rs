@@ -18,8 +18,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
@@ -27,10 +25,10 @@ use shared::auth::Principal;
 use shared::authz_org::require_superadmin;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId, Query};
+use shared::kit::write_failed;
 use shared::pagination::{PageRequest, query_page};
+use shared::repo::Writes;
 use shared::repo::almanac::{self, AlmanacEvent, EVENT, EventName, LOCATION, Location, SUBJECT, Subject};
-use shared::repo::from_item;
-use shared::table::{Item, TableError, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -145,8 +143,8 @@ trait Named: DeserializeOwned + Clone {
     fn version(&self) -> i64;
     /// The same item as changed at `now`: its next version.
     fn changed(&self, now: DateTime<Utc>) -> Self;
-    /// The write storing it (`previous`: the version read).
-    fn put_op(&self, previous: Option<i64>) -> anyhow::Result<WriteOp>;
+    /// The writes storing it (`previous`: the version read).
+    fn put_ops(&self, previous: Option<i64>) -> anyhow::Result<Writes>;
 }
 
 impl Named for Subject {
@@ -167,8 +165,8 @@ impl Named for Subject {
     fn changed(&self, now: DateTime<Utc>) -> Self {
         Self { updated_at: now, version: self.version + 1, ..self.clone() }
     }
-    fn put_op(&self, previous: Option<i64>) -> anyhow::Result<WriteOp> {
-        almanac::put_subject_op(self, previous)
+    fn put_ops(&self, previous: Option<i64>) -> anyhow::Result<Writes> {
+        Ok(vec![almanac::put_subject_op(self, previous)?])
     }
 }
 
@@ -190,8 +188,8 @@ impl Named for Location {
     fn changed(&self, now: DateTime<Utc>) -> Self {
         Self { updated_at: now, version: self.version + 1, ..self.clone() }
     }
-    fn put_op(&self, previous: Option<i64>) -> anyhow::Result<WriteOp> {
-        almanac::put_location_op(self, previous)
+    fn put_ops(&self, previous: Option<i64>) -> anyhow::Result<Writes> {
+        Ok(vec![almanac::put_location_op(self, previous)?])
     }
 }
 
@@ -215,8 +213,9 @@ async fn replace_named<T: Named>(
     v.finish()?;
     let replaced = replaced.ok_or_else(|| ApiError::invalid("body", "is invalid"))?;
     let (action, target) = (format!("almanac_{}.updated", T::NOUN), format!("almanac-{}/{id}", T::NOUN));
-    let ops = vec![replaced.put_op(Some(current.version()))?, audit(principal, &action, target, meta, state)];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, if_match))?;
+    let mut ops = replaced.put_ops(Some(current.version()))?;
+    ops.push(audit(principal, &action, target, meta, state).write());
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, if_match, "almanac"))?;
     Ok((etag_headers(replaced.version()), Json(replaced)))
 }
 
@@ -235,26 +234,14 @@ async fn delete_named<T: Named>(
     let ops = vec![
         almanac::delete_op(T::KIND, id, current.version()),
         almanac::release_slug_op(T::KIND, current.slug()),
-        audit(principal, &action, target, meta, state),
+        audit(principal, &action, target, meta, state).write(),
     ];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, if_match))?;
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, if_match, "almanac"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A failed write: a condition that no longer held means someone changed the
-/// same item (or took the same slug, or deleted a referenced item) meanwhile.
-fn write_failed(err: TableError, if_match: &IfMatch) -> ApiError {
-    match err {
-        TableError::ConditionFailed { .. } | TableError::Conflict => match if_match {
-            IfMatch::Versions(_) => ApiError::PreconditionFailed,
-            _ => ApiError::Conflict("The almanac changed meanwhile; read it again and retry.".into()),
-        },
-        other => other.into(),
-    }
-}
-
-fn audit(principal: &Principal, action: &str, target: String, meta: &RequestMeta, state: &AppState) -> WriteOp {
-    AuditEntry::new(None, principal.actor(), action, target, state.clock.now(), meta).write()
+fn audit(principal: &Principal, action: &str, target: String, meta: &RequestMeta, state: &AppState) -> AuditEntry {
+    AuditEntry::new(None, principal.actor(), action, target, state.clock.now(), meta)
 }
 
 async fn require_writer(state: &AppState, principal: &Principal) -> Result<()> {
@@ -329,7 +316,7 @@ async fn create_with_slug<F>(
     mut build: F,
 ) -> Result<String>
 where
-    F: FnMut(&str) -> Result<(Uuid, Vec<WriteOp>)>,
+    F: FnMut(&str) -> Result<(Uuid, Writes)>,
 {
     let mut attempt = 0;
     loop {
@@ -339,9 +326,8 @@ where
         ops.push(almanac::claim_slug_op(kind, &slug, id)?);
         match state.table.transact_write(ops).await {
             Ok(()) => return Ok(slug),
-            Err(TableError::ConditionFailed { .. } | TableError::Conflict)
-                if wanted.is_none() && attempt < SLUG_ATTEMPTS => {}
-            Err(e) => return Err(write_failed(e, &IfMatch::Absent)),
+            Err(e) if e.is_race() && wanted.is_none() && attempt < SLUG_ATTEMPTS => {}
+            Err(e) => return Err(write_failed(e, &IfMatch::Absent, "almanac")),
         }
     }
 }
@@ -379,12 +365,10 @@ async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListP
                 None => None,
             };
             let mut found = Vec::new();
-            for item in almanac::all_of_kind(table, kind).await? {
-                let sk = item.get("SK").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            for (sk, value) in almanac::all_of_kind::<T>(table, kind).await? {
                 if after.as_ref().is_some_and(|a| sk.as_str() <= a.as_str()) {
                     continue;
                 }
-                let value: T = from_item(item)?;
                 if almanac::matches(q, value.name(), value.keywords()) {
                     found.push((sk, value));
                 }
@@ -395,7 +379,7 @@ async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListP
             let next_cursor = if found.len() > page.limit as usize {
                 found.truncate(page.limit as usize);
                 found.last().map(|(sk, _)| {
-                    let mut position = Item::new();
+                    let mut position = serde_json::Map::new();
                     position.insert("SK".into(), sk.clone().into());
                     state.cursors.encode(&list, &position)
                 })
@@ -407,7 +391,7 @@ async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListP
         None => {
             let (items, next_cursor) =
                 query_page(table, &state.cursors, &list, almanac::kind_query(kind), &page).await?;
-            let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<T>>>()?;
+            let items = almanac::decode::<T>(items)?;
             Ok(ListResponse { items, next_cursor })
         }
     }
@@ -424,17 +408,6 @@ fn created<T>(path: String, version: i64, body: T) -> (StatusCode, HeaderMap, Js
         headers.insert(header::LOCATION, location);
     }
     (StatusCode::CREATED, headers, Json(body))
-}
-
-/// The almanac's routes (seed 002).
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_almanac_subjects, create_almanac_subject))
-        .routes(routes!(get_almanac_subject, put_almanac_subject, delete_almanac_subject))
-        .routes(routes!(list_almanac_locations, create_almanac_location))
-        .routes(routes!(get_almanac_location, put_almanac_location, delete_almanac_location))
-        .routes(routes!(list_almanac_events, create_almanac_event))
-        .routes(routes!(get_almanac_event, put_almanac_event, delete_almanac_event))
 }
 
 // ---------------------------------------------------------------- subjects
@@ -510,7 +483,8 @@ pub async fn create_almanac_subject(
         let with_slug = Subject { slug: slug.to_string(), ..subject.clone() };
         let ops = vec![
             almanac::put_subject_op(&with_slug, None)?,
-            audit(&principal, "almanac_subject.created", format!("almanac-subject/{}", subject.id), &meta, &state),
+            audit(&principal, "almanac_subject.created", format!("almanac-subject/{}", subject.id), &meta, &state)
+                .write(),
         ];
         Ok((subject.id, ops))
     })
@@ -657,7 +631,8 @@ pub async fn create_almanac_location(
         let with_slug = Location { slug: slug.to_string(), ..location.clone() };
         let ops = vec![
             almanac::put_location_op(&with_slug, None)?,
-            audit(&principal, "almanac_location.created", format!("almanac-location/{}", location.id), &meta, &state),
+            audit(&principal, "almanac_location.created", format!("almanac-location/{}", location.id), &meta, &state)
+                .write(),
         ];
         Ok((location.id, ops))
     })
@@ -760,16 +735,6 @@ async fn checked_event(state: &AppState, body: &AlmanacEventBody, base: AlmanacE
     })
 }
 
-/// The event's write plus checks that its subject and location still exist
-/// when it commits (a concurrent delete fails the transaction).
-fn event_ops(event: &AlmanacEvent, previous: Option<i64>) -> Result<Vec<WriteOp>> {
-    Ok(vec![
-        almanac::put_event_op(event, previous)?,
-        almanac::exists_op(SUBJECT, event.subject_id),
-        almanac::exists_op(LOCATION, event.location_id),
-    ])
-}
-
 /// Lists events in date order, of one location or all, within a window of days.
 #[utoipa::path(
     get,
@@ -802,7 +767,7 @@ pub async fn list_almanac_events(
     let list = format!("almanac:events:{scope}:{}:{}", day(start), day(end));
     let query = almanac::events_query(params.location_id, start, end);
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
-    let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<AlmanacEvent>>>()?;
+    let items = almanac::decode::<AlmanacEvent>(items)?;
     Ok(Json(ListResponse { items, next_cursor }))
 }
 
@@ -837,9 +802,9 @@ pub async fn create_almanac_event(
         version: 1,
     };
     let event = checked_event(&state, &body, base).await?;
-    let mut ops = event_ops(&event, None)?;
-    ops.push(audit(&principal, "almanac_event.created", format!("almanac-event/{}", event.id), &meta, &state));
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent))?;
+    let mut ops = almanac::event_ops(&event, None)?;
+    ops.push(audit(&principal, "almanac_event.created", format!("almanac-event/{}", event.id), &meta, &state).write());
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent, "almanac"))?;
     Ok(created(format!("/v1/almanac/events/{}", event.id), event.version, event))
 }
 
@@ -886,9 +851,9 @@ pub async fn put_almanac_event(
     if_match.check(current.version)?;
     let base = AlmanacEvent { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
     let event = checked_event(&state, &body, base).await?;
-    let mut ops = event_ops(&event, Some(current.version))?;
-    ops.push(audit(&principal, "almanac_event.updated", format!("almanac-event/{id}"), &meta, &state));
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    let mut ops = almanac::event_ops(&event, Some(current.version))?;
+    ops.push(audit(&principal, "almanac_event.updated", format!("almanac-event/{id}"), &meta, &state).write());
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match, "almanac"))?;
     Ok((etag_headers(event.version), Json(event)))
 }
 
@@ -914,8 +879,8 @@ pub async fn delete_almanac_event(
     if_match.check(current.version)?;
     let ops = vec![
         almanac::delete_op(EVENT, id, current.version),
-        audit(&principal, "almanac_event.deleted", format!("almanac-event/{id}"), &meta, &state),
+        audit(&principal, "almanac_event.deleted", format!("almanac-event/{id}"), &meta, &state).write(),
     ];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match, "almanac"))?;
     Ok(StatusCode::NO_CONTENT)
 }

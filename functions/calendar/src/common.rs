@@ -1,19 +1,9 @@
 //! What the calendar handlers share: the OpenAPI problem responses, the
-//! list envelope, request validation of event fields, and mapping a failed
-//! transaction to the right problem.
+//! list envelope and request validation of event fields.
 
-use shared::ApiError;
-use shared::concurrency::IfMatch;
 use shared::domain::BoundedText;
 use shared::repo::events::{Alarm, Reminder};
-use shared::table::TableError;
 use shared::validation::Validator;
-
-/// A failed write: a condition that no longer held means someone changed the
-/// same event meanwhile (412 if the client pinned a version, else 409).
-pub fn write_failed(err: TableError, if_match: &IfMatch) -> ApiError {
-    shared::kit::write_failed(err, if_match, "event")
-}
 
 /// Most reminders per event.
 pub const MAX_REMINDERS: usize = 10;

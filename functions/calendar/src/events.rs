@@ -29,12 +29,12 @@ use shared::repo::events::{
     OccurrenceRecord, OccurrenceState, Reminder,
 };
 use shared::repo::users;
-use shared::table::Item;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{self, write_failed};
+use crate::common;
 use crate::series::{self, Recurrence, Timing};
+use shared::kit::write_failed;
 use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems, created_headers};
 
 /// Longest window a list may ask for.
@@ -657,8 +657,8 @@ fn audit(
     target: &str,
     now: DateTime<Utc>,
     meta: &RequestMeta,
-) -> shared::table::WriteOp {
-    AuditEntry::new(loaded_org, principal.actor(), action, format!("event/{target}"), now, meta).write()
+) -> AuditEntry {
+    AuditEntry::new(loaded_org, principal.actor(), action, format!("event/{target}"), now, meta)
 }
 
 // ---------------------------------------------------------------------------
@@ -751,7 +751,7 @@ pub async fn create_event(
     };
     shared::repo::calendar::commit(state.table.as_ref(), &change)
         .await
-        .map_err(|e| write_failed(e, &IfMatch::Absent))?;
+        .map_err(|e| write_failed(e, &IfMatch::Absent, "event"))?;
     let out = event_view(&record);
     Ok((StatusCode::CREATED, created_headers(record.version, &format!("/v1/events/{}", out.id)), Json(out)))
 }
@@ -824,7 +824,7 @@ pub async fn list_events(
     let limit = page.limit as usize;
     let next_cursor = if rest.len() > limit {
         let (begins, last) = &rest[limit - 1];
-        let mut key = Item::new();
+        let mut key = serde_json::Map::new();
         key.insert("s".into(), begins.to_rfc3339_opts(SecondsFormat::Secs, true).into());
         key.insert("i".into(), last.id.clone().into());
         Some(state.cursors.encode(&list, &key))
@@ -992,7 +992,7 @@ fn occurrence_change(
     series: &EventRecord,
     occurrence: OccurrenceRecord,
     previous: Option<i64>,
-    audit: shared::table::WriteOp,
+    audit: AuditEntry,
 ) -> EventChange {
     EventChange {
         occurrences: vec![OccurrencePut { record: occurrence, previous_version: previous }],
@@ -1206,19 +1206,10 @@ pub async fn patch_event(
             (change, event_view(&updated))
         }
     };
-    shared::repo::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &if_match))?;
+    shared::repo::calendar::commit(state.table.as_ref(), &change)
+        .await
+        .map_err(|e| write_failed(e, &if_match, "event"))?;
     Ok((etag_headers(out.version), Json(out)))
-}
-
-/// Occurrence items of a series (to remove with it), at most what fits the transaction.
-async fn series_leftovers(state: &AppState, series: &EventRecord) -> Result<Vec<shared::table::Key>> {
-    let items = repo::series(state.table.as_ref(), series.owner_id, series.id).await?;
-    Ok(items
-        .occurrences
-        .values()
-        .flatten()
-        .map(|o| repo::occurrence_key(o.owner_id, o.series_id, &o.original_key))
-        .collect())
 }
 
 /// Deletes an event, one instance, the series from an instance on, or the whole series.
@@ -1249,7 +1240,7 @@ pub async fn delete_event(
     let now = state.clock.now();
     let org = loaded.organisation();
     let table = state.table.as_ref();
-    let whole = |record: &EventRecord, leftovers: Vec<shared::table::Key>| {
+    let whole = |record: &EventRecord, leftovers: Vec<_>| {
         // Items beyond one transaction stay behind unreachable (the series is gone).
         let cleanup = leftovers.into_iter().take(60).collect();
         EventChange {
@@ -1280,10 +1271,10 @@ pub async fn delete_event(
             }
         }
         (Target::Instance { series: record, .. }, _) | (Target::Event(record), _) => {
-            whole(record, series_leftovers(&state, record).await?)
+            whole(record, repo::series_leftovers(table, record).await?)
         }
     };
-    shared::repo::calendar::commit(table, &change).await.map_err(|e| write_failed(e, &if_match))?;
+    shared::repo::calendar::commit(table, &change).await.map_err(|e| write_failed(e, &if_match, "event"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1364,7 +1355,9 @@ pub async fn cancel_event(
             (change, event_view(&updated))
         }
     };
-    shared::repo::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &if_match))?;
+    shared::repo::calendar::commit(state.table.as_ref(), &change)
+        .await
+        .map_err(|e| write_failed(e, &if_match, "event"))?;
     Ok((etag_headers(out.version), Json(out)))
 }
 
@@ -1412,7 +1405,9 @@ async fn change_state(
             (change, out)
         }
     };
-    shared::repo::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, if_match))?;
+    shared::repo::calendar::commit(state.table.as_ref(), &change)
+        .await
+        .map_err(|e| write_failed(e, if_match, "event"))?;
     Ok((etag_headers(out.version), Json(out)))
 }
 

@@ -3,6 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let state = shared::AppState::from_lambda_env().await?;
+    // Its table and signing keys only: no blobs, no mail.
+    let state = shared::lambda::state(|aws| aws).await?;
     shared::lambda::run(calendar::router(state)).await
 }

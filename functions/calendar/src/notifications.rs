@@ -10,15 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
-use shared::crypto::sha256_hex;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
-use shared::keys;
-use shared::kit::{BodyProblems, ListParams};
+use shared::kit::{BodyProblems, ListParams, commit_with};
 use shared::pagination::{ListResponse, PageRequest, query_page};
-use shared::repo::reminders::{NotificationRecord, notification_created_at, notification_key};
-use shared::repo::{from_item, to_item};
-use shared::table::{Condition, Index, Key, SortKey, TableError, Update, WriteOp};
+pub use shared::repo::devices::{Device, Platform};
+use shared::repo::reminders::NotificationRecord;
+use shared::repo::{devices, inbox};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 use utoipa::ToSchema;
@@ -90,14 +88,9 @@ pub async fn list_notifications(
     principal.require_person()?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let list = format!("notifications:{}", principal.user_id);
-    let query = shared::table::Query::new(Index::Primary, keys::user_pk(principal.user_id))
-        .sort_key(SortKey::BeginsWith(keys::NOTIFICATION_PREFIX.into()))
-        .reverse();
+    let query = inbox::list_query(principal.user_id);
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
-    let items = items
-        .into_iter()
-        .map(|item| from_item::<NotificationRecord>(item).map(Notification::from))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let items = inbox::decode(items)?.into_iter().map(Notification::from).collect();
     Ok(Json(ListResponse { items, next_cursor }))
 }
 
@@ -124,37 +117,17 @@ pub async fn read_notification(
 ) -> Result<Json<Notification>> {
     principal.require("notifications", true)?;
     principal.require_person()?;
-    let created_at = notification_created_at(id).ok_or(ApiError::NotFound)?;
-    // The key is the caller's own partition: another user's id is simply not there.
-    let key = notification_key(principal.user_id, created_at, id);
-    let item = state.table.get(&key).await?.ok_or(ApiError::NotFound)?;
-    let mut record: NotificationRecord = from_item(item)?;
+    // The caller's own inbox: another user's id is simply not there.
+    let mut record = inbox::get(state.table.as_ref(), principal.user_id, id).await?.ok_or(ApiError::NotFound)?;
     if record.read_at.is_none() {
         let now = state.clock.now();
-        let update = Update::new(key)
-            .set("readAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
-            .when(Condition::Exists);
         let audit =
             AuditEntry::new(None, principal.actor(), "notification.read", format!("notification/{id}"), now, &meta);
-        match state.table.transact_write(vec![WriteOp::Update(update), audit.write()]).await {
-            Ok(()) => record.read_at = Some(now),
-            Err(TableError::ConditionFailed { .. }) => return Err(ApiError::NotFound),
-            Err(e) => return Err(e.into()),
-        }
+        let ops = vec![inbox::mark_read_op(&record, now), audit.write()];
+        commit_with(state.table.as_ref(), ops, |_| ApiError::NotFound).await?;
+        record.read_at = Some(now);
     }
     Ok(Json(record.into()))
-}
-
-/// The platform a device is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// Apple.
-    Ios,
-    /// Android.
-    Android,
-    /// A browser (Web Push).
-    Web,
 }
 
 /// A device to push to.
@@ -165,22 +138,6 @@ pub struct NewDevice {
     pub token: String,
     /// Where it comes from.
     pub platform: Platform,
-}
-
-/// A registered device.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Device {
-    /// The token.
-    pub token: String,
-    /// Its platform.
-    pub platform: Platform,
-    /// Registered (again) at.
-    pub registered_at: DateTime<Utc>,
-}
-
-fn device_key(user: Uuid, token: &str) -> Key {
-    Key::new(keys::user_pk(user), keys::device_sk(&sha256_hex(token.as_bytes())))
 }
 
 /// Registers a device of the caller for push reminders (again: refreshes it).
@@ -215,12 +172,10 @@ pub async fn register_device(
     v.finish()?;
     let now = state.clock.now();
     let device = Device { token: token.to_string(), platform: body.platform, registered_at: now };
-    let key = device_key(principal.user_id, token);
-    let item = to_item(&device, key.pk, key.sk, "PushDevice")?;
-    // The token itself is a device address, not a secret of ours; the audit names only its hash.
-    let target = format!("device/{}", sha256_hex(token.as_bytes()));
+    // The audit names only the token's hash.
+    let target = format!("device/{}", devices::token_hash(token));
     let audit = AuditEntry::new(None, principal.actor(), "device.registered", target, now, &meta);
-    state.table.transact_write(vec![WriteOp::Put { item, condition: Condition::Always }, audit.write()]).await?;
+    state.table.transact_write(vec![devices::put_op(principal.user_id, &device)?, audit.write()]).await?;
     Ok((StatusCode::CREATED, Json(device)))
 }
 
@@ -261,22 +216,9 @@ pub async fn delete_device(
     principal.require("notifications", true)?;
     principal.require_person()?;
     let now = state.clock.now();
-    let target = format!("device/{}", sha256_hex(token.as_bytes()));
+    let target = format!("device/{}", devices::token_hash(&token));
     let audit = AuditEntry::new(None, principal.actor(), "device.removed", target, now, &meta);
-    let delete = WriteOp::Delete { key: device_key(principal.user_id, &token), condition: Condition::Exists };
-    match state.table.transact_write(vec![delete, audit.write()]).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(TableError::ConditionFailed { .. }) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The inbox and device routes, merged into the calendar's router.
-pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use utoipa_axum::routes;
-    utoipa_axum::router::OpenApiRouter::new()
-        .routes(routes!(list_notifications))
-        .routes(routes!(read_notification))
-        .routes(routes!(register_device))
-        .routes(routes!(delete_device))
+    let ops = vec![devices::delete_op(principal.user_id, &token), audit.write()];
+    commit_with(state.table.as_ref(), ops, |_| ApiError::NotFound).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

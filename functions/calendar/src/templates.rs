@@ -16,13 +16,12 @@ use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId, Query};
 use shared::pagination::{PageRequest, query_page};
 use shared::repo::events::{Alarm, Reminder};
-use shared::repo::from_item;
 use shared::repo::templates::{self, Template};
-use shared::table::WriteOp;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::common::{self, write_failed};
+use crate::common;
+use shared::kit::write_failed;
 use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems};
 
 /// The fields of a template (create and replace).
@@ -188,8 +187,8 @@ fn audit(
     id: Uuid,
     meta: &RequestMeta,
     state: &AppState,
-) -> WriteOp {
-    AuditEntry::new(org, principal.actor(), action, format!("event-template/{id}"), state.clock.now(), meta).write()
+) -> AuditEntry {
+    AuditEntry::new(org, principal.actor(), action, format!("event-template/{id}"), state.clock.now(), meta)
 }
 
 /// Lists a user's templates (default: the caller's) or an organisation's.
@@ -220,7 +219,7 @@ pub async fn list_event_templates(
     };
     authorise(&state, &principal, &owner, false).await?;
     let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
-    let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<Template>>>()?;
+    let items = templates::decode(items)?;
     Ok(Json(ListResponse { items, next_cursor }))
 }
 
@@ -275,9 +274,9 @@ pub async fn create_event_template(
     let template = checked(body, base)?;
     let ops = vec![
         templates::put_op(&template, None)?,
-        audit(org, &principal, "event_template.created", template.id, &meta, &state),
+        audit(org, &principal, "event_template.created", template.id, &meta, &state).write(),
     ];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent))?;
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent, "template"))?;
     let mut headers = etag_headers(template.version);
     if let Ok(location) = format!("/v1/event-templates/{}", template.id).parse() {
         headers.insert(header::LOCATION, location);
@@ -343,9 +342,9 @@ pub async fn put_event_template(
     let template = checked(body, base)?;
     let ops = vec![
         templates::put_op(&template, Some(current.version))?,
-        audit(org, &principal, "event_template.updated", id, &meta, &state),
+        audit(org, &principal, "event_template.updated", id, &meta, &state).write(),
     ];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match, "template"))?;
     Ok((etag_headers(template.version), Json(template)))
 }
 
@@ -368,8 +367,11 @@ pub async fn delete_event_template(
 ) -> Result<StatusCode> {
     let (current, org) = load(&state, &principal, id, true).await?;
     if_match.check(current.version)?;
-    let ops = vec![templates::delete_op(&current), audit(org, &principal, "event_template.deleted", id, &meta, &state)];
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match))?;
+    let ops = vec![
+        templates::delete_op(&current),
+        audit(org, &principal, "event_template.deleted", id, &meta, &state).write(),
+    ];
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match, "template"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -427,9 +429,9 @@ pub async fn import_event_templates(
             ..source
         };
         ops.push(templates::put_op(&copy, None)?);
-        ops.push(audit(org, &principal, "event_template.imported", copy.id, &meta, &state));
+        ops.push(audit(org, &principal, "event_template.imported", copy.id, &meta, &state).write());
         created.push(copy);
     }
-    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent))?;
+    state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent, "template"))?;
     Ok((StatusCode::CREATED, Json(ListResponse { items: created, next_cursor: None })))
 }

@@ -1,12 +1,12 @@
 //! Creating the configured superadmin if absent: at devserver start from
 //! `SUNDIAL_BOOTSTRAP_*`, and in a deployment through `sundial-admin`.
 
+use platform::table::{Table, TableError};
 use secrecy::{ExposeSecret, SecretString};
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::clock::Clock;
 use shared::domain::{Email, Password};
 use shared::repo::users::{self, SUPERADMIN, UserRecord};
-use shared::table::{Table, TableError};
 
 /// Whether the superadmin was created now or already existed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +49,8 @@ pub async fn ensure_superadmin(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use platform::table::embedded::EmbeddedTable;
     use shared::clock::SystemClock;
-    use shared::table::embedded::EmbeddedTable;
 
     #[tokio::test]
     async fn creates_a_verified_superadmin_once() {

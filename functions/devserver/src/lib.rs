@@ -10,13 +10,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use platform::table::Table;
 use shared::AppState;
-use shared::blobs::local::LocalBlobs;
 use shared::clock::Clock;
 use shared::config::DevConfig;
+use shared::dev::LocalAdapters;
 use shared::mail::outbox::Outbox;
-use shared::table::Table;
-use shared::table::embedded::EmbeddedTable;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -46,8 +45,10 @@ pub struct DevApp {
 }
 
 /// Builds the application over `data_dir`, serving blob URLs under `base_url`.
+/// The table is opened shared, so functions run by `cargo lambda watch` (built
+/// with their `dev` feature) can use the same data directory at the same time.
 pub fn build(data_dir: &Path, base_url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<DevApp> {
-    let table = EmbeddedTable::open(&data_dir.join("table.redb")).context("Failed to open the embedded table")?;
+    let table = shared::dev::open_table(data_dir)?;
     build_with_table(data_dir, base_url, clock, Arc::new(table))
 }
 
@@ -58,19 +59,7 @@ pub fn build_with_table(
     clock: Arc<dyn Clock>,
     table: Arc<dyn Table>,
 ) -> anyhow::Result<DevApp> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("Failed to create {}", data_dir.display()))?;
-    let master_key = shared::state::local_master_key(data_dir)?;
-    let blobs = Arc::new(LocalBlobs::new(
-        data_dir.join("blobs"),
-        base_url.to_string(),
-        shared::state::derive_key(&master_key, "local-blobs"),
-        clock.clone(),
-    ));
-    let outbox =
-        Arc::new(Outbox::open(&data_dir.join("outbox.jsonl"), clock.clone()).context("Failed to open the outbox")?);
-    // Pushes are recorded locally: there is no push provider on a laptop.
-    let state = AppState::new(table, blobs.clone(), outbox.clone(), clock, &master_key)
-        .with_push(Arc::new(shared::push::RecordingPush::default()));
+    let LocalAdapters { state, blobs, outbox } = shared::dev::adapters(data_dir, base_url, clock, table)?;
     let router = shared::http::app(api(), state.clone())
         .merge(dev_routes::router(state.clone(), outbox.clone()))
         .merge(shared::blobs::local::routes(blobs));

@@ -20,22 +20,15 @@ use shared::authz_org::org_context;
 use shared::concurrency::IfMatch;
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
-use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::pagination::ListResponse;
 use shared::repo::api_keys::{self, ApiKey, ApiKeyRecord, SCOPE_AREAS};
-use shared::repo::from_item;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use crate::common::commit;
 use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, ListParams, PathIds, Problems, Tx, WriteProblems};
 
 type KeyName = BoundedText<100>;
-
-/// This module's routes.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(delete_api_key))
-}
 
 /// A new API key.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -95,15 +88,9 @@ pub async fn list_api_keys(
 ) -> Result<Json<ListResponse<ApiKey>>> {
     principal.require("organisations", false)?;
     org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
-    let page = PageRequest::new(params.limit, params.cursor)?;
-    let list = format!("api-keys:{org}");
-    let (items, next_cursor) =
-        query_page(state.table.as_ref(), &state.cursors, &list, api_keys::list_query(org), &page).await?;
-    let items = items
-        .into_iter()
-        .map(|item| from_item::<ApiKeyRecord>(item).map(|k| k.view()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Json(ListResponse { items, next_cursor }))
+    let page = params.page()?;
+    let keys = api_keys::list(state.table.as_ref(), &state.cursors, org, &page).await?;
+    Ok(Json(ListResponse { items: keys.items.iter().map(ApiKeyRecord::view).collect(), next_cursor: keys.next_cursor }))
 }
 
 /// Creates an API key for the organisation (owners and admins); the secret
@@ -149,7 +136,7 @@ pub async fn create_api_key(
         AuditEntry::new(Some(org), principal.actor(), "api_key.created", format!("api_key/{}", record.id), now, &meta)
             .write(),
     );
-    state.table.transact_write(ops).await?;
+    commit(&state, ops).await?;
     tracing::info!(organisation_id = %org, key_id = %record.id, "api key created");
 
     let mut headers = shared::concurrency::etag_headers(record.version);

@@ -1,13 +1,16 @@
 //! What the group's modules share beyond `shared::kit`: member lists joined
-//! with user profiles, and checking a list of users to add and remove.
+//! with user profiles, checking a list of users to add and remove, and
+//! committing writes whose failed conditions all mean a lost race.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use shared::ApiError;
+use shared::kit::{CHANGED_CONCURRENTLY, commit_with};
+use shared::repo::Writes;
 use shared::repo::users::Person;
+use shared::{ApiError, AppState};
 
 /// A user joined into a membership list.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -41,6 +44,12 @@ pub fn check_change(add: &[Uuid], remove: &[Uuid], max: usize) -> Result<(), Api
         }
     }
     v.finish()
+}
+
+/// Commits `ops` all or nothing; a failed condition or a transaction clash
+/// is a lost race (409), anything else internal.
+pub async fn commit(state: &AppState, ops: Writes) -> Result<(), ApiError> {
+    commit_with(state.table.as_ref(), ops, |_| ApiError::Conflict(CHANGED_CONCURRENTLY.into())).await
 }
 
 #[cfg(test)]

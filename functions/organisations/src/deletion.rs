@@ -23,20 +23,20 @@
 //! `DELETE` — or one after a crash or timeout anywhere in between — simply
 //! continues from what is left. The audit log (`AUDIT#<id>`) is kept.
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::keys;
-use shared::repo::organisations::{self, Membership};
-use shared::repo::{from_item, planners, sessions, users};
-use shared::table::{Condition, Index, Item, Key, Query, SortKey, Table, Update, WriteOp};
+use shared::repo::organisation_deletion as store;
+use shared::repo::organisations::Membership;
+use shared::repo::{Writes, planners, sessions, users};
 use shared::{ApiError, AppState};
 
-/// Most writes in one deletion transaction.
-pub const BATCH: usize = 25;
+use crate::common::commit;
+
 /// Most transactions one request performs before answering 202.
 pub const MAX_BATCHES: usize = 40;
+/// Planner links per transaction.
+const LINKS_PER_BATCH: usize = 25;
 /// Memberships per transaction (each may bring a user deactivation).
 const MEMBERSHIPS_PER_BATCH: usize = 12;
 
@@ -47,20 +47,6 @@ pub enum Progress {
     Done,
     /// The request's budget ran out; another `DELETE` continues.
     More,
-}
-
-/// The write that marks `org` (read at `version`) as being deleted by `by`.
-pub fn mark_op(org: Uuid, version: i64, by: Uuid, now: DateTime<Utc>) -> anyhow::Result<WriteOp> {
-    Ok(WriteOp::Update(
-        Update::new(organisations::org_key(org))
-            .set("deleting", true)
-            .set("deletionRequestedBy", by.to_string())
-            .set("updatedAt", serde_json::to_value(now)?)
-            .remove("GSI1PK")
-            .remove("GSI1SK")
-            .add("version", 1)
-            .when(Condition::All(vec![Condition::version_is(version), Condition::AttrNotExists("deleting".into())])),
-    ))
 }
 
 /// Deletes what is left of `org` (already marked), within the budget.
@@ -74,103 +60,59 @@ pub async fn purge(state: &AppState, org: Uuid, actor: &str, meta: &RequestMeta)
         if batches >= MAX_BATCHES {
             return Ok(Progress::More);
         }
-        let page = table.query(&planners::organisation_query(org).limit(BATCH as u32)).await?;
-        if page.items.is_empty() {
+        let links = planners::through_organisation(table, org, LINKS_PER_BATCH).await?;
+        if links.is_empty() {
             break;
         }
-        let ops = planners::decode(page.items)?.iter().map(planners::delete_op).collect();
-        table.transact_write(ops).await?;
+        commit(state, links.iter().map(planners::delete_op).collect()).await?;
         batches += 1;
     }
 
     // 2b. Memberships.
-    let mut after: Option<Item> = None;
+    let mut after = None;
     loop {
         if batches >= MAX_BATCHES {
             return Ok(Progress::More);
         }
-        let mut query = Query::new(Index::Primary, keys::org_pk(org))
-            .sort_key(SortKey::BeginsWith(keys::MEMBER_PREFIX.into()))
-            .limit(MEMBERSHIPS_PER_BATCH as u32);
-        if let Some(last) = &after {
-            query = query.start_after(last);
-        }
-        let page = table.query(&query).await?;
-        let Some(last) = page.items.last().cloned() else { break };
-        let memberships = page.items.into_iter().map(from_item::<Membership>).collect::<anyhow::Result<Vec<_>>>()?;
+        let Some((memberships, last)) = store::memberships(table, org, after.as_ref(), MEMBERSHIPS_PER_BATCH).await?
+        else {
+            break;
+        };
         let ops = membership_batch(state, org, &memberships).await?;
-        table.transact_write(ops).await?;
+        commit(state, ops).await?;
         batches += 1;
         after = Some(last);
     }
 
     // 3. Everything else in the partition but the organisation item.
-    let mut after: Option<Item> = None;
+    let mut after = None;
     loop {
         if batches >= MAX_BATCHES {
             return Ok(Progress::More);
         }
-        let mut query = Query::new(Index::Primary, keys::org_pk(org)).limit(BATCH as u32 + 1);
-        if let Some(last) = &after {
-            query = query.start_after(last);
-        }
-        let page = table.query(&query).await?;
-        let mut ops = Vec::new();
-        let mut last_seen = None;
-        for item in &page.items {
-            let Some(key) = Key::of(item) else { continue };
-            if key.sk == keys::ORG_SK {
-                continue;
-            }
-            let companion = companion_key(item);
-            if ops.len() + 1 + usize::from(companion.is_some()) > BATCH {
-                break;
-            }
-            ops.push(WriteOp::Delete { key, condition: Condition::Always });
-            if let Some(companion) = companion {
-                ops.push(WriteOp::Delete { key: companion, condition: Condition::Always });
-            }
-            last_seen = Some(item.clone());
-        }
-        let Some(last) = last_seen else { break };
-        table.transact_write(ops).await?;
+        let Some((ops, last)) = store::contents(table, org, after.as_ref()).await? else { break };
+        commit(state, ops).await?;
         batches += 1;
         after = Some(last);
     }
 
-    // 4. The organisation item, with its audit entry.
+    // 4. The organisation item, with its audit entry (done too when another
+    //    request finished first).
     let now = state.clock.now();
-    let ops = vec![
-        WriteOp::Delete { key: organisations::org_key(org), condition: Condition::AttrExists("deleting".into()) },
-        AuditEntry::new(Some(org), actor, "organisation.deleted", format!("organisation/{org}"), now, meta).write(),
-    ];
-    match table.transact_write(ops).await {
-        Ok(()) => Ok(Progress::Done),
-        // Another request finished first.
-        Err(shared::table::TableError::ConditionFailed { .. }) => Ok(Progress::Done),
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// The item outside the partition an item takes with it, if any.
-fn companion_key(item: &Item) -> Option<Key> {
-    let pk = item.get(keys::COMPANION_PK)?.as_str()?;
-    let sk = item.get(keys::COMPANION_SK)?.as_str()?;
-    Some(Key::new(pk, sk))
+    let audit = AuditEntry::new(Some(org), actor, "organisation.deleted", format!("organisation/{org}"), now, meta);
+    store::delete_marked(table, org, audit.write()).await?;
+    Ok(Progress::Done)
 }
 
 /// Deletes `memberships`, deactivating users left without an organisation.
-async fn membership_batch(state: &AppState, org: Uuid, memberships: &[Membership]) -> Result<Vec<WriteOp>, ApiError> {
-    let table: &dyn Table = state.table.as_ref();
+async fn membership_batch(state: &AppState, org: Uuid, memberships: &[Membership]) -> Result<Writes, ApiError> {
+    let table = state.table.as_ref();
     let now = state.clock.now();
     let ids: Vec<Uuid> = memberships.iter().map(|m| m.user_id).collect();
     let existing = users::get_many(table, &ids).await?;
     let mut ops = Vec::with_capacity(memberships.len() * 2);
     for membership in memberships {
-        ops.push(WriteOp::Delete {
-            key: organisations::membership_key(org, membership.user_id),
-            condition: Condition::Always,
-        });
+        ops.push(store::delete_membership_op(org, membership.user_id));
         let Some(user) = existing.iter().find(|u| u.id == membership.user_id) else { continue };
         if user.deactivated || user.is_superadmin() {
             continue;
@@ -183,13 +125,7 @@ async fn membership_batch(state: &AppState, org: Uuid, memberships: &[Membership
         if let Err(err) = sessions::revoke_all(table, user.id, None).await {
             tracing::warn!(user_id = %user.id, error = %format!("{err:#}"), "could not revoke sessions");
         }
-        ops.push(WriteOp::Update(
-            Update::new(Key::new(keys::user_pk(user.id), keys::USER_SK))
-                .set("deactivated", true)
-                .set("updatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
-                .add("version", 1)
-                .when(Condition::Exists),
-        ));
+        ops.push(users::deactivate_op(user.id, now));
     }
     Ok(ops)
 }

@@ -3,19 +3,15 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
 use shared::authz_org::org_context;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId};
-use shared::keys;
-use shared::repo::{from_item, to_item};
-use shared::table::{Condition, Key, Table, WriteOp};
+use shared::repo::invitation_text::{self, InvitationText};
 use shared::validation::Validator;
 use shared::{AppState, Result};
 
@@ -23,18 +19,6 @@ use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, Problems, Tx, Wri
 
 /// Longest invitation text.
 pub const MAX_TEXT: usize = 5000;
-
-/// The invitation text (version 0 and no text until one is set).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InvitationText {
-    /// The text, or `null` when none is set.
-    pub text: Option<String>,
-    /// Last changed.
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Version (also the ETag); 0 before the first `PUT`.
-    pub version: i64,
-}
 
 /// A new invitation text.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,18 +38,6 @@ fn parse_text(raw: &str) -> std::result::Result<String, String> {
     Ok(raw.to_string())
 }
 
-fn key(org: Uuid) -> Key {
-    Key::new(keys::org_pk(org), keys::INVITATION_TEXT_SK)
-}
-
-/// Reads the stored invitation text of `org` (for invitation mails too).
-pub async fn read(table: &dyn Table, org: Uuid) -> anyhow::Result<InvitationText> {
-    Ok(match table.get(&key(org)).await? {
-        Some(item) => from_item(item)?,
-        None => InvitationText { text: None, updated_at: None, version: 0 },
-    })
-}
-
 /// Reads the organisation's invitation text.
 #[utoipa::path(
     get,
@@ -83,7 +55,7 @@ pub async fn get_invitation_text(
 ) -> Result<(HeaderMap, Json<InvitationText>)> {
     principal.require("organisations", false)?;
     org_context(state.table.as_ref(), &principal, org).await?;
-    let text = read(state.table.as_ref(), org).await?;
+    let text = invitation_text::get(state.table.as_ref(), org).await?;
     Ok((etag_headers(text.version), Json(text)))
 }
 
@@ -114,15 +86,13 @@ pub async fn put_invitation_text(
     let mut v = Validator::new();
     let Some(text) = v.field("text", parse_text(&body.text)) else { return Err(v.into_error()) };
     let table = state.table.as_ref();
-    let current = read(table, org).await?;
+    let current = invitation_text::get(table, org).await?;
     if_match.check(current.version)?;
 
     let now = state.clock.now();
     let next = InvitationText { text: Some(text), updated_at: Some(now), version: current.version + 1 };
-    let item = to_item(&next, keys::org_pk(org), keys::INVITATION_TEXT_SK.into(), "InvitationText")?;
-    let condition = if current.version == 0 { Condition::NotExists } else { Condition::version_is(current.version) };
     let mut tx = Tx::new();
-    tx.push(WriteOp::Put { item, condition }, Failure::Precondition);
+    tx.push(invitation_text::put_op(org, &next, current.version)?, Failure::Precondition);
     tx.push(
         AuditEntry::new(
             Some(org),

@@ -27,26 +27,13 @@ use shared::extract::{Json, PathId, Query};
 use shared::mail::templates;
 use shared::odata::{Fields, ListQuery};
 use shared::pagination::{ListResponse, PageRequest};
-use shared::repo::from_item;
 use shared::repo::invitations::{self, Invitation, InvitationRecord, InvitationStatus};
 use shared::repo::organisations::{self, Membership, Organisation};
 use shared::repo::users::{self, User, UserRecord};
-use shared::table::{Index, key_attributes};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems, created_headers};
-
-/// This module's routes.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_invitation, list_invitations))
-        .routes(routes!(revoke_invitation))
-        .routes(routes!(resend_invitation))
-        .routes(routes!(accept_invitation))
-}
 
 type Name = BoundedText<100>;
 
@@ -139,7 +126,7 @@ async fn check_not_member(state: &AppState, org: Uuid, email: &Email) -> Result<
 /// is recovered with `resend`), so a failure is logged, not answered.
 async fn send_mail(state: &AppState, ctx: &OrgContext, record: &InvitationRecord, token: &str) {
     let org = &ctx.record.organisation;
-    let text = match crate::invitation_text::read(state.table.as_ref(), org.id).await {
+    let text = match shared::repo::invitation_text::get(state.table.as_ref(), org.id).await {
         Ok(text) => text.text,
         Err(err) => {
             tracing::error!(organisation_id = %org.id, error = %format!("{err:#}"), "reading the invitation text failed");
@@ -248,50 +235,20 @@ pub async fn list_invitations(
     org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
     let page = PageRequest::new(params.limit, params.cursor)?;
     let odata = ListQuery::parse(params.filter.as_deref(), None, &INVITATION_FIELDS)?;
-    let limit = page.limit as usize;
-    // The cursor is bound to the filter, so it cannot be replayed under another.
-    let filter_id = shared::crypto::sha256_hex(params.filter.as_deref().unwrap_or("").trim().as_bytes());
-    let list = format!("invitations:{org}:{}", &filter_id[..16]);
-
-    let table = state.table.as_ref();
     let now = state.clock.now();
-    let mut query = invitations::list_query(org).limit(100);
-    if let Some(cursor) = &page.cursor {
-        query.start_after = Some(state.cursors.decode(&list, cursor)?);
-    }
-    let (mut items, mut next_cursor, mut examined) = (Vec::new(), None, 0usize);
-    let mut last_returned = None;
-    'pages: loop {
-        let result = table.query(&query).await?;
-        for item in result.items {
-            let position = key_attributes(Index::Primary, &item);
-            let view = from_item::<InvitationRecord>(item)?.view(now);
-            let matches = match &odata.filter {
-                Some(filter) => filter.matches(&serde_json::to_value(&view).map_err(anyhow::Error::from)?),
-                None => true,
-            };
-            if matches {
-                if items.len() == limit {
-                    // One more match exists: the page ends at the last returned item.
-                    next_cursor = last_returned.as_ref().map(|p| state.cursors.encode(&list, p));
-                    break 'pages;
-                }
-                items.push(view);
-                last_returned = Some(position.clone());
-            }
-            examined += 1;
-            if examined >= MAX_EXAMINED {
-                // Bound the work of one request; continue from here next time.
-                next_cursor = Some(state.cursors.encode(&list, &position));
-                break 'pages;
-            }
-        }
-        match result.last_key {
-            Some(last) => query.start_after = Some(last),
-            None => break,
-        }
-    }
-    Ok(Json(ListResponse { items, next_cursor }))
+    let keep = |record: &InvitationRecord| -> anyhow::Result<bool> {
+        Ok(match &odata.filter {
+            Some(filter) => filter.matches(&serde_json::to_value(record.view(now))?),
+            None => true,
+        })
+    };
+    // The cursor is bound to the filter, so it cannot be replayed under another.
+    let filter = params.filter.as_deref().unwrap_or("");
+    let found =
+        invitations::list_filtered(state.table.as_ref(), &state.cursors, org, filter, &page, MAX_EXAMINED, keep)
+            .await?;
+    let items = found.items.iter().map(|record| record.view(now)).collect();
+    Ok(Json(ListResponse { items, next_cursor: found.next_cursor }))
 }
 
 /// Revokes an invitation (owners and admins): its link stops working.

@@ -1,13 +1,10 @@
 //! Quick links and SSO entries. Each link belongs to one scope — the whole
 //! organisation, a department, a location or one user — and lists of a
-//! scope come back ordered by `order` straight from the index (GSI2
-//! `LINKS#<orgId>#<scope>`, sort key the zero-padded order), so paging
-//! through them needs no sorting in memory.
+//! scope come back ordered by `order` (see `shared::repo::links`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -17,11 +14,10 @@ use shared::authz_org::org_context;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
-use shared::keys;
-use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::pagination::{ListResponse, PageRequest};
+use shared::repo::links::{self, Link, LinkScope, LinkType};
+use shared::repo::organisations;
 use shared::repo::structure::{self, Kind};
-use shared::repo::{from_item, organisations, to_item};
-use shared::table::{Condition, Index, Key, Update, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -31,91 +27,6 @@ type LinkName = BoundedText<200>;
 const MAX_URL: usize = 2048;
 /// Largest `order`.
 pub const MAX_ORDER: u32 = 1_000_000;
-
-/// What a link opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum LinkType {
-    /// A plain link.
-    #[serde(rename = "QUICK_LINK")]
-    QuickLink,
-    /// A single sign-on entry.
-    #[serde(rename = "SSO")]
-    Sso,
-}
-
-/// A stored link (also its API view).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Link {
-    /// Link id (UUIDv7).
-    pub id: Uuid,
-    /// The organisation.
-    pub organisation_id: Uuid,
-    /// `QUICK_LINK` or `SSO`.
-    #[serde(rename = "type")]
-    pub link_type: LinkType,
-    /// Display name.
-    pub name: String,
-    /// Where it goes (http or https).
-    pub url: String,
-    /// Position within its scope (ascending).
-    pub order: u32,
-    /// Scoped to this department.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department_id: Option<Uuid>,
-    /// Scoped to this location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location_id: Option<Uuid>,
-    /// Scoped to this user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<Uuid>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Last changed.
-    pub updated_at: DateTime<Utc>,
-    /// Version (also the ETag).
-    pub version: i64,
-}
-
-impl Link {
-    fn scope(&self) -> String {
-        scope_of(self.department_id, self.location_id, self.user_id)
-    }
-
-    fn key(&self) -> Key {
-        Key::new(keys::org_pk(self.organisation_id), keys::link_sk(self.id))
-    }
-}
-
-fn scope_of(department: Option<Uuid>, location: Option<Uuid>, user: Option<Uuid>) -> String {
-    match (department, location, user) {
-        (Some(d), _, _) => format!("DEPT#{d}"),
-        (_, Some(l), _) => format!("LOC#{l}"),
-        (_, _, Some(u)) => format!("USER#{u}"),
-        _ => "ORG".into(),
-    }
-}
-
-/// The link scope of a unit, for kinds that scope links.
-pub fn unit_scope(kind: Kind, unit: Uuid) -> Option<String> {
-    match kind {
-        Kind::Department => Some(scope_of(Some(unit), None, None)),
-        Kind::Location => Some(scope_of(None, Some(unit), None)),
-        Kind::Group | Kind::SecurityGroup => None,
-    }
-}
-
-/// The link scope of one user.
-pub fn user_scope(user: Uuid) -> String {
-    scope_of(None, None, Some(user))
-}
-
-fn link_op(link: &Link, condition: Condition) -> anyhow::Result<WriteOp> {
-    let mut item = to_item(link, keys::org_pk(link.organisation_id), keys::link_sk(link.id), "Link")?;
-    item.insert("GSI2PK".into(), keys::links_gsi2pk(link.organisation_id, &link.scope()).into());
-    item.insert("GSI2SK".into(), keys::link_gsi2sk(link.order, link.id).into());
-    Ok(WriteOp::Put { item, condition })
-}
 
 /// Checks an http(s) URL with a host.
 pub fn parse_url(raw: &str) -> std::result::Result<String, String> {
@@ -186,12 +97,8 @@ pub async fn list_links(
         context.require_admin()?;
     }
     let page = PageRequest::new(params.limit, params.cursor)?;
-    let scope = scope_of(params.department_id, params.location_id, params.user_id);
-    let query = shared::table::Query::new(Index::Gsi2, keys::links_gsi2pk(org, &scope));
-    let list = format!("links:{org}:{scope}");
-    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
-    let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<Link>>>()?;
-    Ok(Json(ListResponse { items, next_cursor }))
+    let scope = LinkScope::of(params.department_id, params.location_id, params.user_id);
+    Ok(Json(links::list(state.table.as_ref(), &state.cursors, org, scope, &page).await?))
 }
 
 /// A new link.
@@ -254,22 +161,19 @@ pub async fn create_link(
     let mut scope_check = None;
     if let Some(d) = body.department_id {
         match structure::get(table, org, Kind::Department, d, false).await? {
-            Some(unit) => scope_check = Some(WriteOp::Check { key: unit.key(), condition: structure::live() }),
+            Some(unit) => scope_check = Some(structure::live_check_op(&unit)),
             None => v.error("departmentId", "no such department"),
         }
     }
     if let Some(l) = body.location_id {
         match structure::get(table, org, Kind::Location, l, false).await? {
-            Some(unit) => scope_check = Some(WriteOp::Check { key: unit.key(), condition: structure::live() }),
+            Some(unit) => scope_check = Some(structure::live_check_op(&unit)),
             None => v.error("locationId", "no such location"),
         }
     }
     if let Some(u) = body.user_id {
         match organisations::membership(table, org, u).await? {
-            Some(_) => {
-                scope_check =
-                    Some(WriteOp::Check { key: organisations::membership_key(org, u), condition: Condition::Exists })
-            }
+            Some(_) => scope_check = Some(organisations::member_check_op(org, u)),
             None => v.error("userId", "is not a member of this organisation"),
         }
     }
@@ -292,7 +196,7 @@ pub async fn create_link(
         version: 1,
     };
     let mut tx = Tx::new();
-    tx.push(link_op(&link, Condition::NotExists)?, Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.push(links::create_op(&link)?, Failure::Conflict(CHANGED_CONCURRENTLY));
     if let Some(check) = scope_check {
         tx.push(check, Failure::Conflict("The link's scope no longer exists."));
     }
@@ -321,8 +225,7 @@ pub struct UpdateLinkRequest {
 }
 
 async fn read_link(state: &AppState, org: Uuid, id: Uuid) -> Result<Link> {
-    let item = state.table.get(&Key::new(keys::org_pk(org), keys::link_sk(id))).await?.ok_or(ApiError::NotFound)?;
-    Ok(from_item(item)?)
+    links::get(state.table.as_ref(), org, id).await?.ok_or(ApiError::NotFound)
 }
 
 /// Changes a link (owners and admins).
@@ -355,38 +258,31 @@ pub async fn update_link(
     let url = v.optional("url", body.url.as_deref(), parse_url);
     let order = v.optional("order", body.order, check_order);
     let (Some(name), Some(url), Some(order)) = (name, url, order) else { return Err(v.into_error()) };
-    let mut link = read_link(&state, org, id).await?;
-    if_match.check(link.version)?;
+    let current = read_link(&state, org, id).await?;
+    if_match.check(current.version)?;
 
     let now = state.clock.now();
-    let mut update = Update::new(link.key())
-        .set("updatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
-        .add("version", 1)
-        .when(Condition::version_is(link.version));
+    let mut link = current.clone();
     if let Some(t) = body.link_type {
-        update = update.set("type", serde_json::to_value(t).map_err(anyhow::Error::from)?);
         link.link_type = t;
     }
     if let Some(name) = name {
-        update = update.set("name", name.as_str());
         link.name = name.as_str().to_string();
     }
     if let Some(url) = url {
-        update = update.set("url", url.clone());
         link.url = url;
     }
     if let Some(order) = order {
-        update = update.set("order", order).set("GSI2SK", keys::link_gsi2sk(order, id));
         link.order = order;
     }
+    link.updated_at = now;
     let mut tx = Tx::new();
-    tx.push(WriteOp::Update(update), Failure::Precondition);
+    tx.push(links::update_op(&current, &link)?, Failure::Precondition);
     tx.push(
         AuditEntry::new(Some(org), principal.actor(), "link.updated", format!("link/{id}"), now, &meta).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(state.table.as_ref()).await?;
-    link.updated_at = now;
     link.version += 1;
     Ok((etag_headers(link.version), Json(link)))
 }
@@ -418,7 +314,7 @@ pub async fn delete_link(
     if_match.check(link.version)?;
     let now = state.clock.now();
     let mut tx = Tx::new();
-    tx.push(WriteOp::Delete { key: link.key(), condition: Condition::version_is(link.version) }, Failure::Precondition);
+    tx.push(links::delete_op(&link), Failure::Precondition);
     tx.push(
         AuditEntry::new(Some(org), principal.actor(), "link.deleted", format!("link/{id}"), now, &meta).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
@@ -442,12 +338,10 @@ mod tests {
     }
 
     #[test]
-    fn scopes_name_one_owner() {
+    fn a_list_names_at_most_one_scope() {
         let id = Uuid::now_v7();
-        assert_eq!(scope_of(None, None, None), "ORG");
-        assert_eq!(scope_of(Some(id), None, None), format!("DEPT#{id}"));
-        assert_eq!(unit_scope(Kind::Location, id), Some(format!("LOC#{id}")));
-        assert_eq!(unit_scope(Kind::Group, id), None);
+        assert!(one_scope(None, None, None).is_ok());
+        assert!(one_scope(None, Some(id), None).is_ok());
         assert!(one_scope(Some(id), Some(id), None).is_err());
     }
 }

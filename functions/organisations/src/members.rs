@@ -24,14 +24,12 @@ use shared::authz_org::{OrgContext, org_context};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::Role;
 use shared::extract::{Json, PathId, Query};
-use shared::keys;
-use shared::pagination::{ListResponse, PageRequest, query_page};
-use shared::repo::from_item;
+use shared::pagination::{ListResponse, PageRequest};
+use shared::repo::links::{self, LinkScope};
 use shared::repo::organisations::{self, Membership};
 use shared::repo::planners;
 use shared::repo::structure::{self, Kind, Relation, RelationRecord};
 use shared::repo::users::{self, Person};
-use shared::table::{Condition, Index, Key, SortKey, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems};
@@ -106,19 +104,8 @@ pub async fn list_members(
     principal.require("organisations", false)?;
     let context = org_context(state.table.as_ref(), &principal, org).await?;
     let page = PageRequest::new(params.limit, params.cursor)?;
-    let (query, list) = match params.role {
-        Some(role) => (
-            shared::table::Query::new(Index::Gsi2, keys::org_role_gsi2pk(org, role.as_str())),
-            format!("members:{org}:{}", role.as_str()),
-        ),
-        None => (
-            shared::table::Query::new(Index::Primary, keys::org_pk(org))
-                .sort_key(SortKey::BeginsWith(keys::MEMBER_PREFIX.into())),
-            format!("members:{org}"),
-        ),
-    };
-    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
-    let memberships = items.into_iter().map(from_item::<Membership>).collect::<anyhow::Result<Vec<_>>>()?;
+    let found = organisations::list_members(state.table.as_ref(), &state.cursors, org, params.role, &page).await?;
+    let (memberships, next_cursor) = (found.items, found.next_cursor);
     let ids: Vec<Uuid> = memberships.iter().map(|m| m.user_id).collect();
     let users = context.people(state.table.as_ref(), &principal, &ids).await?;
     let items = memberships.into_iter().zip(users).map(|(m, u)| Member::of(m, u)).collect();
@@ -142,22 +129,15 @@ fn require_owner_for(context: &OrgContext, current: Option<Role>, wanted: Option
     Ok(())
 }
 
-/// The check that another owner than `leaving` remains; 409 when none does.
-async fn other_owner_check(state: &AppState, org: Uuid, leaving: Uuid) -> Result<WriteOp> {
-    // The role index may lag; the check below is what makes it safe.
-    let query = shared::table::Query::new(Index::Gsi2, keys::org_role_gsi2pk(org, Role::Owner.as_str())).limit(2);
-    let owners = state.table.query(&query).await?.items;
-    let other = owners
-        .into_iter()
-        .map(from_item::<Membership>)
-        .collect::<anyhow::Result<Vec<_>>>()?
-        .into_iter()
-        .find(|m| m.user_id != leaving)
+/// Adds to `tx` the check that another owner than `leaving` remains; 409
+/// when none does.
+async fn check_other_owner(tx: &mut Tx, state: &AppState, org: Uuid, leaving: Uuid) -> Result<()> {
+    // The role index may lag; the check in the transaction is what makes it safe.
+    let other = organisations::other_owner(state.table.as_ref(), org, leaving)
+        .await?
         .ok_or_else(|| ApiError::Conflict(LAST_OWNER.into()))?;
-    Ok(WriteOp::Check {
-        key: organisations::membership_key(org, other.user_id),
-        condition: Condition::eq("role", "owner"),
-    })
+    tx.push(organisations::owner_check_op(org, other.user_id), Failure::Conflict(LAST_OWNER));
+    Ok(())
 }
 
 /// Adds the writes that remove `relations` (of one user) to `tx`, moving
@@ -166,7 +146,10 @@ fn remove_relations(tx: &mut Tx, org: Uuid, relations: &[RelationRecord]) {
     // One counter update per unit: an item may appear once per transaction.
     let mut per_unit: Vec<(Kind, Uuid, Deltas)> = Vec::new();
     for r in relations {
-        tx.push(structure::remove_relation_op(r.key()), Failure::Conflict(CHANGED_CONCURRENTLY));
+        tx.push(
+            structure::remove_relation_op(r.organisation_id, r.kind, r.unit_id, r.relation, r.user_id),
+            Failure::Conflict(CHANGED_CONCURRENTLY),
+        );
         match per_unit.iter_mut().find(|(k, u, _)| *k == r.kind && *u == r.unit_id) {
             Some((_, _, deltas)) => deltas.push((r.relation, -1)),
             None => per_unit.push((r.kind, r.unit_id, vec![(r.relation, -1)])),
@@ -254,7 +237,7 @@ pub async fn put_member(
     }
     tx.push(organisations::change_role_op(&current, body.role), Failure::Precondition);
     if current.role == Role::Owner {
-        tx.push(other_owner_check(&state, org, user_id).await?, Failure::Conflict(LAST_OWNER));
+        check_other_owner(&mut tx, &state, org, user_id).await?;
     }
     if !Relation::Staff.allows(body.role) {
         let staff: Vec<RelationRecord> = structure::relations_of_user(table, org, user_id)
@@ -313,7 +296,7 @@ pub async fn delete_member(
     let mut tx = Tx::new();
     tx.push(organisations::remove_member_op(org, user_id, current.version), Failure::Precondition);
     if current.role == Role::Owner {
-        tx.push(other_owner_check(&state, org, user_id).await?, Failure::Conflict(LAST_OWNER));
+        check_other_owner(&mut tx, &state, org, user_id).await?;
     }
     let relations = structure::relations_of_user(table, org, user_id).await?;
     remove_relations(&mut tx, org, &relations);
@@ -321,11 +304,8 @@ pub async fn delete_member(
     for link in planners::links_through(table, org, user_id).await? {
         tx.push(planners::delete_op(&link), Failure::Conflict(CHANGED_CONCURRENTLY));
     }
-    let links = shared::table::Query::new(Index::Gsi2, keys::links_gsi2pk(org, &crate::links::user_scope(user_id)));
-    for item in structure::query_all(table, links).await? {
-        if let Some(key) = Key::of(&item) {
-            tx.push(WriteOp::Delete { key, condition: Condition::Always }, Failure::Conflict(CHANGED_CONCURRENTLY));
-        }
+    for link in links::in_scope(table, org, LinkScope::User(user_id)).await? {
+        tx.push(links::drop_op(&link), Failure::Conflict(CHANGED_CONCURRENTLY));
     }
     tx.push(
         AuditEntry::new(Some(org), principal.actor(), "member.removed", format!("user/{user_id}"), now, &meta).write(),

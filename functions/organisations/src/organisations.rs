@@ -15,19 +15,16 @@ use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::{BoundedText, Email, Password, Role};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
-use shared::keys;
 use shared::mail::templates::{self, Recipient};
-use shared::pagination::{ListResponse, PageRequest, query_page};
+use shared::pagination::ListResponse;
+use shared::repo::organisation_deletion;
 use shared::repo::organisations::{self, Membership, Organisation};
-use shared::repo::{
-    from_item,
-    users::{self, User, UserRecord},
-};
-use shared::table::{Condition, Index, TableError, Update, WriteOp};
+use shared::repo::users::{self, User, UserRecord};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use shared::kit::{BodyProblems, ListParams, Problems, WriteProblems, commit_versioned, created_headers};
+use crate::common::commit;
+use shared::kit::{BodyProblems, ListParams, Problems, WriteProblems, commit_versioned, commit_with, created_headers};
 
 type Name = BoundedText<100>;
 type OrgName = BoundedText<200>;
@@ -122,7 +119,7 @@ pub async fn create_public_organisation(
     let membership = Membership::new(org.id, user.id, Role::Owner, now);
     let actor = format!("user:{}", user.id);
 
-    let mut ops: Vec<WriteOp> = vec![organisations::create_op(&org)?];
+    let mut ops = vec![organisations::create_op(&org)?];
     ops.extend(users::create_ops(&user)?);
     ops.push(organisations::add_member_op(&membership)?);
     ops.push(
@@ -134,14 +131,9 @@ pub async fn create_public_organisation(
     let verification = shared::one_time::issue_verify_email(user.id, &user.email, now)?;
     ops.push(verification.write.clone());
 
-    match state.table.transact_write(ops).await {
-        Ok(()) => {}
-        // The email guard is the only item that can already exist.
-        Err(TableError::ConditionFailed { .. }) => {
-            return Err(ApiError::Conflict("An account with this email already exists.".into()));
-        }
-        Err(err) => return Err(err.into()),
-    }
+    // The email guard is the only item that can already exist.
+    commit_with(state.table.as_ref(), ops, |_| ApiError::Conflict("An account with this email already exists.".into()))
+        .await?;
     tracing::info!(organisation_id = %org.id, user_id = %user.id, "organisation signed up");
     let recipient = Recipient { email: &user.email, first_name: &user.first_name };
     let mail = templates::verify_email(&state.app_url, recipient, &verification.token);
@@ -248,7 +240,7 @@ pub async fn create_organisation(
                 .write(),
         );
     }
-    state.table.transact_write(ops).await?;
+    commit(&state, ops).await?;
     tracing::info!(organisation_id = %org.id, "organisation created");
     let headers = created_headers(org.version, &format!("/v1/organisations/{}", org.id));
     Ok((StatusCode::CREATED, headers, Json(org)))
@@ -271,11 +263,8 @@ pub async fn list_organisations(
 ) -> Result<Json<ListResponse<Organisation>>> {
     principal.require("organisations", false)?;
     require_superadmin(state.table.as_ref(), &principal).await?;
-    let page = PageRequest::new(params.limit, params.cursor)?;
-    let query = shared::table::Query::new(Index::Gsi1, keys::ORGS_GSI1PK);
-    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, "organisations", query, &page).await?;
-    let items = items.into_iter().map(from_item).collect::<anyhow::Result<Vec<Organisation>>>()?;
-    Ok(Json(ListResponse { items, next_cursor }))
+    let page = params.page()?;
+    Ok(Json(organisations::list(state.table.as_ref(), &state.cursors, &page).await?))
 }
 
 /// Changes to an organisation.
@@ -317,26 +306,21 @@ pub async fn update_organisation(
     let mut v = Validator::new();
     let name = v.optional("name", body.name.as_deref(), OrgName::parse);
     let Some(name) = name else { return Err(v.into_error()) };
-    let mut org = context.record.organisation;
-    if_match.check(org.version)?;
+    let current = context.record.organisation;
+    if_match.check(current.version)?;
 
     let now = state.clock.now();
-    let mut update = Update::new(organisations::org_key(id))
-        .set("updatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
-        .add("version", 1)
-        .when(Condition::All(vec![Condition::version_is(org.version), Condition::AttrNotExists("deleting".into())]));
+    let mut org = current.clone();
     if let Some(name) = &name {
-        update = update.set("name", name.as_str());
         org.name = name.as_str().to_string();
     }
     if let Some(directory) = body.contact_directory {
-        update = update.set("contactDirectory", directory);
         org.contact_directory = directory;
     }
+    org.updated_at = now;
     let audit =
         AuditEntry::new(Some(id), principal.actor(), "organisation.updated", format!("organisation/{id}"), now, &meta);
-    commit_versioned(state.table.as_ref(), vec![WriteOp::Update(update), audit.write()]).await?;
-    org.updated_at = now;
+    commit_versioned(state.table.as_ref(), vec![organisations::update_op(&current, &org)?, audit.write()]).await?;
     org.version += 1;
     Ok((etag_headers(org.version), Json(org)))
 }
@@ -399,7 +383,7 @@ pub async fn delete_organisation(
         }
         if_match.check(record.organisation.version)?;
         let now = state.clock.now();
-        let mark = crate::deletion::mark_op(id, record.organisation.version, principal.user_id, now)?;
+        let mark = organisation_deletion::mark_op(id, record.organisation.version, principal.user_id, now)?;
         let audit = AuditEntry::new(
             Some(id),
             principal.actor(),

@@ -14,9 +14,8 @@ use shared::auth::Principal;
 use shared::authz_org::org_context;
 use shared::domain::Role;
 use shared::extract::{Json, PathId};
-use shared::keys;
-use shared::repo::structure::{Kind, query_all};
-use shared::table::{Index, Query, SortKey};
+use shared::repo::organisations;
+use shared::repo::structure::{self, Kind};
 use shared::{AppState, Result};
 
 use shared::kit::Problems;
@@ -73,28 +72,21 @@ pub async fn get_statistics(
     principal.require("organisations", false)?;
     org_context(state.table.as_ref(), &principal, org).await?;
     let table = state.table.as_ref();
-    let in_org = |prefix: String| Query::new(Index::Primary, keys::org_pk(org)).sort_key(SortKey::BeginsWith(prefix));
 
     let mut stats = Statistics::default();
-    for item in query_all(table, in_org(keys::MEMBER_PREFIX.into())).await? {
-        let role = item.get("role").and_then(|r| r.as_str()).and_then(Role::parse);
+    for membership in organisations::members(table, org).await? {
         let counts = &mut stats.members;
         counts.total += 1;
-        match role {
-            Some(Role::Owner) => counts.owner += 1,
-            Some(Role::Admin) => counts.admin += 1,
-            Some(Role::Planner) => counts.planner += 1,
-            Some(Role::Member) => counts.member += 1,
-            Some(Role::Guest) => counts.guest += 1,
-            None => {}
+        match membership.role {
+            Role::Owner => counts.owner += 1,
+            Role::Admin => counts.admin += 1,
+            Role::Planner => counts.planner += 1,
+            Role::Member => counts.member += 1,
+            Role::Guest => counts.guest += 1,
         }
     }
     for kind in Kind::ALL {
-        let units = query_all(table, in_org(keys::unit_prefix(kind.key())))
-            .await?
-            .iter()
-            .filter(|item| !item.contains_key(shared::repo::structure::DELETING))
-            .count() as u64;
+        let units = structure::count_units(table, org, kind).await?;
         match kind {
             Kind::Group => stats.groups = units,
             Kind::Department => stats.departments = units,

@@ -24,12 +24,10 @@ use shared::authz_org::{OrgContext, org_context};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
-use shared::keys;
-use shared::pagination::{ListResponse, PageRequest, query_page};
-use shared::repo::from_item;
-use shared::repo::organisations::{self, Membership};
-use shared::repo::structure::{self, Kind, Relation, RelationRecord, Unit};
-use shared::table::{Condition, Index, Item, Key, SortKey, Update, WriteOp};
+use shared::pagination::{ListResponse, PageRequest};
+use shared::repo::links::{self, LinkScope};
+use shared::repo::organisations;
+use shared::repo::structure::{self, Kind, Relation, RelationRecord, Unit, UnitState};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -129,35 +127,11 @@ struct Audit<'a> {
 }
 
 impl Audit<'_> {
-    fn entry(&self, what: &str, unit: Uuid) -> WriteOp {
+    fn entry(&self, what: &str, unit: Uuid) -> AuditEntry {
         let action = format!("{}.{what}", self.kind.noun());
         let target = format!("{}/{unit}", self.kind.noun());
-        AuditEntry::new(Some(self.org), self.principal.actor(), action, target, self.now, self.meta).write()
+        AuditEntry::new(Some(self.org), self.principal.actor(), action, target, self.now, self.meta)
     }
-}
-
-/// The memberships of `users` in `org`, in order (`None`: not a member).
-async fn memberships_of(state: &AppState, org: Uuid, users: &[Uuid]) -> Result<Vec<Option<Membership>>> {
-    let mut found: Vec<Membership> = Vec::new();
-    for chunk in users.chunks(shared::table::MAX_BATCH_GET) {
-        let keys: Vec<Key> = chunk.iter().map(|u| organisations::membership_key(org, *u)).collect();
-        for item in state.table.batch_get(&keys).await? {
-            found.push(from_item(item)?);
-        }
-    }
-    Ok(users.iter().map(|u| found.iter().find(|m| m.user_id == *u).cloned()).collect())
-}
-
-/// The check, inside a relation change, that `user` is still a member
-/// whose role allows `relation`.
-fn membership_check(org: Uuid, user: Uuid, relation: Relation) -> WriteOp {
-    let condition = match relation {
-        Relation::Staff => {
-            Condition::Any(["planner", "admin", "owner"].into_iter().map(|r| Condition::eq("role", r)).collect())
-        }
-        Relation::Member | Relation::Head => Condition::Exists,
-    };
-    WriteOp::Check { key: organisations::membership_key(org, user), condition }
 }
 
 /// Lists the units of one kind, oldest first.
@@ -170,17 +144,7 @@ pub async fn list_units(
 ) -> Result<Json<ListResponse<Unit>>> {
     read_context(state, principal, org).await?;
     let page = PageRequest::new(params.limit, params.cursor)?;
-    let query = shared::table::Query::new(Index::Primary, keys::org_pk(org))
-        .sort_key(SortKey::BeginsWith(keys::unit_prefix(kind.key())));
-    let list = format!("units:{org}:{}", kind.key());
-    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
-    let mut units = Vec::with_capacity(items.len());
-    for item in items {
-        if let Some(unit) = structure::from_unit_item(item)? {
-            units.push(unit);
-        }
-    }
-    Ok(Json(ListResponse { items: units, next_cursor }))
+    Ok(Json(structure::list_units(state.table.as_ref(), &state.cursors, org, kind, &page).await?))
 }
 
 /// Creates a unit (with a department's first heads).
@@ -223,7 +187,7 @@ pub async fn create_unit(
             v.error(&e.field.replacen("add", "heads", 1), e.message);
         }
     }
-    let memberships = memberships_of(state, org, &heads).await?;
+    let memberships = organisations::memberships_of(state.table.as_ref(), org, &heads).await?;
     for (i, m) in memberships.iter().enumerate() {
         if m.is_none() {
             v.error(&format!("heads[{i}]"), "is not a member of this organisation");
@@ -254,9 +218,12 @@ pub async fn create_unit(
             created_at: now,
         };
         tx.push(structure::add_relation_op(&record)?, Failure::Conflict(CHANGED_CONCURRENTLY));
-        tx.push(membership_check(org, *head, Relation::Head), Failure::Conflict("A head is no longer a member."));
+        tx.push(
+            structure::relation_check_op(org, *head, Relation::Head),
+            Failure::Conflict("A head is no longer a member."),
+        );
     }
-    tx.push(audit.entry("created", unit.id), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.push(audit.entry("created", unit.id).write(), Failure::Conflict(CHANGED_CONCURRENTLY));
     tx.commit(state.table.as_ref()).await?;
     let plural = path_segment(kind);
     let headers = created_headers(unit.version, &format!("/v1/organisations/{org}/{plural}/{}", unit.id));
@@ -313,39 +280,26 @@ pub async fn update_unit(
     let (Some(name), Some(description), Some(time_zone)) = (name, description, time_zone) else {
         return Err(v.into_error());
     };
-    let mut unit = live_unit(state, org, kind, id).await?;
-    if_match.check(unit.version)?;
+    let current = live_unit(state, org, kind, id).await?;
+    if_match.check(current.version)?;
 
     let now = state.clock.now();
-    let mut update = Update::new(unit.key())
-        .set("updatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
-        .add("version", 1)
-        .when(Condition::All(vec![structure::live(), Condition::version_is(unit.version)]));
+    let mut unit = current.clone();
     if let Some(name) = name {
-        update = update.set("name", name.as_str());
         unit.name = name.as_str().to_string();
     }
-    match description {
-        Some(Some(text)) => {
-            update = update.set("description", text.clone());
-            unit.description = Some(text);
-        }
-        Some(None) => {
-            update = update.remove("description");
-            unit.description = None;
-        }
-        None => {}
+    if let Some(text) = description {
+        unit.description = text;
     }
     if let Some(tz) = time_zone {
-        update = update.set("timeZone", tz.clone());
         unit.time_zone = Some(tz);
     }
+    unit.updated_at = now;
     let audit = Audit { principal, meta, org, kind, now };
     let mut tx = Tx::new();
-    tx.push(WriteOp::Update(update), Failure::Precondition);
-    tx.push(audit.entry("updated", id), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.push(structure::update_op(&current, &unit)?, Failure::Precondition);
+    tx.push(audit.entry("updated", id).write(), Failure::Conflict(CHANGED_CONCURRENTLY));
     tx.commit(state.table.as_ref()).await?;
-    unit.updated_at = now;
     unit.version += 1;
     Ok((etag_headers(unit.version), Json(unit)))
 }
@@ -362,54 +316,25 @@ pub async fn delete_unit(
 ) -> Result<StatusCode> {
     write_context(state, principal, org).await?;
     let table = state.table.as_ref();
-    let current = table.get(&structure::unit_key(org, kind, id)).await?.ok_or(ApiError::NotFound)?;
+    let current = structure::get_state(table, org, kind, id).await?.ok_or(ApiError::NotFound)?;
     let now = state.clock.now();
     let audit = Audit { principal, meta, org, kind, now };
-    if !current.contains_key(structure::DELETING) {
-        let unit: Unit = from_item(current)?;
+    if let UnitState::Live(unit) = current {
         if_match.check(unit.version)?;
-        let mark = Update::new(unit.key())
-            .set(structure::DELETING, true)
-            .when(Condition::All(vec![structure::live(), Condition::version_is(unit.version)]));
         let mut tx = Tx::new();
-        tx.push(WriteOp::Update(mark), Failure::Precondition);
+        tx.push(structure::mark_deleting_op(&unit), Failure::Precondition);
         tx.commit(table).await?;
     }
     // Relations, then scoped links, in bounded batches (each delete is idempotent).
-    let relations = shared::table::Query::new(Index::Primary, keys::org_pk(org))
-        .sort_key(SortKey::BeginsWith(keys::unit_relations_prefix(kind.key(), id)));
-    delete_matching(table, relations).await?;
-    if let Some(scope) = crate::links::unit_scope(kind, id) {
-        delete_matching(table, shared::table::Query::new(Index::Gsi2, keys::links_gsi2pk(org, &scope))).await?;
+    structure::delete_relations(table, org, kind, id).await?;
+    if let Some(scope) = LinkScope::unit(kind, id) {
+        links::delete_scope(table, org, scope).await?;
     }
     let mut tx = Tx::new();
-    tx.push(
-        WriteOp::Delete {
-            key: structure::unit_key(org, kind, id),
-            condition: Condition::AttrExists(structure::DELETING.into()),
-        },
-        Failure::NotFound,
-    );
-    tx.push(audit.entry("deleted", id), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.push(structure::delete_marked_op(org, kind, id), Failure::NotFound);
+    tx.push(audit.entry("deleted", id).write(), Failure::Conflict(CHANGED_CONCURRENTLY));
     tx.commit(table).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Deletes every item `query` matches, 25 per transaction.
-pub async fn delete_matching(table: &dyn shared::table::Table, query: shared::table::Query) -> Result<()> {
-    let mut query = query.limit(crate::deletion::BATCH as u32);
-    loop {
-        let page = table.query(&query).await?;
-        let keys: Vec<Key> = page.items.iter().filter_map(Key::of).collect();
-        if !keys.is_empty() {
-            let ops = keys.into_iter().map(|key| WriteOp::Delete { key, condition: Condition::Always }).collect();
-            table.transact_write(ops).await?;
-        }
-        match (page.items.last(), page.last_key) {
-            (Some(last), Some(_)) => query = query.start_after(last),
-            _ => return Ok(()),
-        }
-    }
 }
 
 /// Lists the members, heads or staff of a unit with their profiles.
@@ -426,11 +351,8 @@ pub async fn list_relation(
     let context = read_context(state, principal, org).await?;
     live_unit(state, org, kind, id).await?;
     let page = PageRequest::new(params.limit, params.cursor)?;
-    let query = shared::table::Query::new(Index::Primary, keys::org_pk(org))
-        .sort_key(SortKey::BeginsWith(keys::relation_prefix(kind.key(), id, relation.key())));
-    let list = format!("rel:{org}:{}:{id}:{}", kind.key(), relation.key());
-    let (items, next_cursor) = query_page(state.table.as_ref(), &state.cursors, &list, query, &page).await?;
-    let records = items.into_iter().map(from_item::<RelationRecord>).collect::<anyhow::Result<Vec<_>>>()?;
+    let found = structure::list_relation(state.table.as_ref(), &state.cursors, org, kind, id, relation, &page).await?;
+    let (records, next_cursor) = (found.items, found.next_cursor);
     let ids: Vec<Uuid> = records.iter().map(|r| r.user_id).collect();
     let users = context.people(state.table.as_ref(), principal, &ids).await?;
     let items = records
@@ -457,7 +379,7 @@ pub async fn change_relation(
     let unit = live_unit(state, org, kind, id).await?;
     check_change(&body.add, &body.remove, MAX_CHANGE)?;
     let mut v = Validator::new();
-    let memberships = memberships_of(state, org, &body.add).await?;
+    let memberships = organisations::memberships_of(state.table.as_ref(), org, &body.add).await?;
     for (i, m) in memberships.iter().enumerate() {
         match m {
             None => v.error(&format!("add[{i}]"), "is not a member of this organisation"),
@@ -471,16 +393,9 @@ pub async fn change_relation(
 
     // Only real changes are written, so the counters stay exact.
     let table = state.table.as_ref();
-    let wanted: Vec<Key> =
-        body.add.iter().chain(&body.remove).map(|u| structure::relation_key(org, kind, id, relation, *u)).collect();
-    let mut existing: Vec<Item> = Vec::new();
-    for chunk in wanted.chunks(shared::table::MAX_BATCH_GET) {
-        existing.extend(table.batch_get(chunk).await?);
-    }
-    let exists = |user: &Uuid| {
-        let key = structure::relation_key(org, kind, id, relation, *user);
-        existing.iter().any(|item| Key::of(item).as_ref() == Some(&key))
-    };
+    let named: Vec<Uuid> = body.add.iter().chain(&body.remove).copied().collect();
+    let held = structure::holders(table, org, kind, id, relation, &named).await?;
+    let exists = |user: &Uuid| held.contains(user);
     let adds: Vec<Uuid> = body.add.iter().filter(|u| !exists(u)).copied().collect();
     let removes: Vec<Uuid> = body.remove.iter().filter(|u| exists(u)).copied().collect();
     if adds.is_empty() && removes.is_empty() {
@@ -498,11 +413,13 @@ pub async fn change_relation(
         let record =
             RelationRecord { organisation_id: org, kind, unit_id: id, relation, user_id: *user, created_at: now };
         tx.push(structure::add_relation_op(&record)?, Failure::Conflict(CHANGED_CONCURRENTLY));
-        tx.push(membership_check(org, *user, relation), Failure::Conflict("A user to add is no longer a member."));
+        tx.push(
+            structure::relation_check_op(org, *user, relation),
+            Failure::Conflict("A user to add is no longer a member."),
+        );
     }
     for user in &removes {
-        let key = structure::relation_key(org, kind, id, relation, *user);
-        tx.push(structure::remove_relation_op(key), Failure::Conflict(CHANGED_CONCURRENTLY));
+        tx.push(structure::remove_relation_op(org, kind, id, relation, *user), Failure::Conflict(CHANGED_CONCURRENTLY));
     }
     let counter_failure = if delta < 0 && relation.minimum() > 0 {
         Failure::Conflict(last_one_message(relation))
@@ -515,7 +432,7 @@ pub async fn change_relation(
         Relation::Head => "heads_changed",
         Relation::Staff => "staff_changed",
     };
-    tx.push(audit.entry(what, id), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.push(audit.entry(what, id).write(), Failure::Conflict(CHANGED_CONCURRENTLY));
     tx.commit(table).await?;
     let unit = live_unit(state, org, kind, id).await?;
     Ok(Json(unit))
@@ -728,26 +645,6 @@ relation_routes!(
     "members",
     "security_group"
 );
-
-/// Every route of every kind.
-pub fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use utoipa_axum::routes;
-    utoipa_axum::router::OpenApiRouter::new()
-        .routes(routes!(groups::list, groups::create))
-        .routes(routes!(groups::get, groups::update, groups::delete))
-        .routes(routes!(departments::list, departments::create))
-        .routes(routes!(departments::get, departments::update, departments::delete))
-        .routes(routes!(locations::list, locations::create))
-        .routes(routes!(locations::get, locations::update, locations::delete))
-        .routes(routes!(security_groups::list, security_groups::create))
-        .routes(routes!(security_groups::get, security_groups::update, security_groups::delete))
-        .routes(routes!(group_members::list, group_members::change))
-        .routes(routes!(group_staff::list, group_staff::change))
-        .routes(routes!(department_members::list, department_members::change))
-        .routes(routes!(department_heads::list, department_heads::change))
-        .routes(routes!(location_members::list, location_members::change))
-        .routes(routes!(security_group_members::list, security_group_members::change))
-}
 
 #[cfg(test)]
 mod tests {

@@ -29,10 +29,9 @@ use shared::mail::outbox::Outbox;
 use shared::repo::events::{
     Channel, EventChange, EventDetails, EventPut, EventRecord, EventStatus, OccurrenceState, Reminder,
 };
-use shared::repo::reminders::{DueItem, DueKind};
+use shared::repo::reminders::{self as due, DueItem, DueKind};
 use shared::table::counting::{CountingTable, TableCounts};
 use shared::table::embedded::EmbeddedTable;
-use shared::table::{Condition, Key, MAX_TRANSACTION_ITEMS, Table};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 
@@ -72,16 +71,11 @@ impl Bench {
         Self { runtime, state, counting, _dir: dir }
     }
 
-    fn table(&self) -> &dyn Table {
-        self.state.table.as_ref()
-    }
-
     /// Leaves the watermark at the minute before `now`, so that the run at
     /// `now` reads exactly one bucket (`minutes` buckets when given more).
     fn watermark_before(&self, now: DateTime<Utc>, minutes: i64) {
         self.runtime.block_on(async {
-            let key = Key::new(shared::keys::REMINDERS_WATERMARK_PK, shared::keys::REMINDERS_WATERMARK_SK);
-            self.table().delete(&key, Condition::Always).await.expect("forget the watermark");
+            due::forget_watermark(self.state.table.as_ref()).await.expect("forget the watermark");
             // Without a watermark a run reads from the minute before its own.
             reminders::run(&self.state, now - Duration::minutes(minutes)).await.expect("setup run");
         });
@@ -126,7 +120,7 @@ fn report(scenario: &str, elapsed: StdDuration, summary: &Summary, counts: &Tabl
 fn one_off_reminders(bench: &Bench, fire_at: DateTime<Utc>, count: usize) {
     let start = fire_at + Duration::minutes(10);
     let mut owner = Uuid::now_v7();
-    let mut ops = Vec::with_capacity(count);
+    let mut items = Vec::with_capacity(count);
     for i in 0..count {
         if i % PER_OWNER == 0 {
             owner = Uuid::now_v7();
@@ -147,13 +141,9 @@ fn one_off_reminders(bench: &Bench, fire_at: DateTime<Utc>, count: usize) {
             all_day: false,
             fire_at,
         };
-        ops.push(item.put().expect("due item"));
+        items.push(item);
     }
-    bench.runtime.block_on(async {
-        for chunk in ops.chunks(MAX_TRANSACTION_ITEMS) {
-            bench.table().transact_write(chunk.to_vec()).await.expect("write due items");
-        }
-    });
+    bench.runtime.block_on(due::put_due_items(bench.state.table.as_ref(), &items)).expect("write due items");
 }
 
 fn one_offs(c: &mut Criterion, count: usize) {
@@ -237,7 +227,7 @@ fn series_reminders(c: &mut Criterion) {
                 puts: vec![EventPut { record: daily_series(owner, i, created), previous: None }],
                 ..Default::default()
             };
-            shared::repo::calendar::commit(bench.table(), &change).await.expect("create series");
+            shared::repo::calendar::commit(bench.state.table.as_ref(), &change).await.expect("create series");
         }
     });
     // Each iteration fires the next day's occurrence (the run before stored it).

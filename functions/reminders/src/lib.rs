@@ -2,16 +2,18 @@
 //! it takes "now" from the event's `time`, so a replayed event is
 //! deterministic.
 //!
-//! A run reads the minute buckets of due items (`shared::repo::reminders`)
-//! from the minute after its watermark up to now (at most 24 hours back, so
-//! an outage is caught up, late), and delivers each item in one transaction
+//! A run reads the minute buckets of due items (`shared::repo::runs`; the
+//! items and the watermark are `shared::repo::reminders`') from the minute
+//! after its watermark up to now (at most 24 hours back, so an outage is
+//! caught up, late), and delivers each item in one transaction
 //! that puts its delivery marker (which must not exist: a retried or
 //! duplicated run delivers nothing twice), the inbox notification, deletes
 //! the due item (which must still exist: an edit may have replaced it), for
 //! a series stores the following occurrence's item, and puts a pending send
 //! (`shared::repo::outbound`) for the mail and for the push, holding the
-//! rendered message and the device tokens to reach. The watermark advances
-//! bucket by bucket on a condition on its previous value.
+//! rendered message and the device tokens to reach (the repository builds
+//! that transaction and tells from its conditions how it ended). The
+//! watermark advances bucket by bucket on a condition on its previous value.
 //!
 //! Email and push are at least once: the run sends them right after the
 //! commit and deletes each pending send once it went out; a failed send (or
@@ -27,15 +29,14 @@
 //! (one mail a day per user, see [`digest`]).
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared::AppState;
-use shared::keys;
 use shared::mail::templates::{self, Recipient};
-use shared::repo::events::{self, Channel};
+use shared::repo::devices;
+use shared::repo::events::Channel;
 use shared::repo::outbound::{Message, PendingSend, Purpose};
-use shared::repo::reminders::{self as due, DueItem, DueKey, DueKind, NotificationRecord};
-use shared::repo::{from_item, to_item};
-use shared::table::{Condition, Index, Key, Query, SortKey, TableError, WriteOp};
+use shared::repo::reminders::{self as due, Delivery, Due, DueItem, DueKind, NotificationRecord};
+use shared::repo::runs;
 use tokio::task::JoinSet;
 
 pub mod digest;
@@ -84,44 +85,6 @@ pub struct Summary {
     pub abandoned: u64,
 }
 
-/// The watermark: the last minute bucket fully read.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Watermark {
-    minute: DateTime<Utc>,
-    version: i64,
-}
-
-fn watermark_key() -> Key {
-    Key::new(keys::REMINDERS_WATERMARK_PK, keys::REMINDERS_WATERMARK_SK)
-}
-
-async fn read_watermark(state: &AppState) -> anyhow::Result<Option<Watermark>> {
-    state.table.get(&watermark_key()).await?.map(from_item).transpose()
-}
-
-/// Advances the watermark to `minute` unless another run already moved it
-/// at least as far; returns the watermark as it now is.
-async fn advance_watermark(
-    state: &AppState,
-    current: Option<Watermark>,
-    minute: DateTime<Utc>,
-) -> anyhow::Result<Option<Watermark>> {
-    let condition = match &current {
-        Some(w) => Condition::version_is(w.version),
-        None => Condition::NotExists,
-    };
-    let next = Watermark { minute, version: current.as_ref().map_or(1, |w| w.version + 1) };
-    let key = watermark_key();
-    let item = to_item(&next, key.pk, key.sk, "RemindersWatermark")?;
-    match state.table.put(item, condition).await {
-        Ok(()) => Ok(Some(next)),
-        // A concurrent run moved it; it delivers the same buckets (markers dedupe).
-        Err(TableError::ConditionFailed { .. }) => read_watermark(state).await,
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// What delivering one item came to.
 #[derive(Debug, Default)]
 struct Outcome {
@@ -135,7 +98,7 @@ struct Outcome {
 #[tracing::instrument(skip(state))]
 pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary> {
     let last = due::minute(now);
-    let mut watermark = read_watermark(state).await?;
+    let mut watermark = due::watermark(state.table.as_ref()).await?;
     let earliest = last - Duration::hours(MAX_CATCH_UP_HOURS);
     let mut bucket = match &watermark {
         Some(w) => (w.minute + Duration::minutes(1)).max(earliest),
@@ -154,30 +117,15 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
     };
     while bucket <= last {
         summary.buckets_read += 1;
-        let mut items = Vec::new();
-        let mut digests = Vec::new();
-        for shard in 0..due::SHARDS {
-            let query = Query::new(Index::Primary, keys::due_pk(bucket, shard));
-            for item in state.table.query(&query).await?.items {
-                let Some(key) = Key::of(&item) else { continue };
-                if shared::repo::digests::is_due_digest(&item) {
-                    digests.push((key, item));
-                    continue;
-                }
-                // A malformed item must not hold up every other reminder: it is logged and left.
-                match from_item::<DueItem>(item) {
-                    Ok(due) => items.push((key, due)),
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), sk = %key.sk, "unreadable due item skipped"),
-                }
-            }
-        }
+        // A malformed item must not hold up every other one: the read logs and leaves it.
+        let due_now = runs::read_bucket(state.table.as_ref(), bucket).await?;
         let mut tasks = JoinSet::new();
-        let mut pending = items.into_iter();
+        let mut pending = due_now.reminders.into_iter();
         loop {
             while tasks.len() < CONCURRENCY {
-                let Some((key, item)) = pending.next() else { break };
+                let Some(entry) = pending.next() else { break };
                 let state = state.clone();
-                tasks.spawn(async move { deliver(&state, now, key, item).await });
+                tasks.spawn(async move { deliver(&state, now, entry).await });
             }
             let Some(done) = tasks.join_next().await else { break };
             let outcome = done??;
@@ -188,13 +136,13 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
             summary.skipped_duplicates += outcome.duplicate;
             summary.send_failures += outcome.send_failures;
         }
-        let digested = digest::deliver_all(state, now, digests).await?;
+        let digested = digest::deliver_all(state, now, due_now.digests).await?;
         summary.digests += digested.sent;
         summary.late += digested.late;
         summary.skipped_duplicates += digested.duplicate;
         summary.send_failures += digested.send_failures;
         if watermark.as_ref().is_none_or(|w| w.minute < bucket) {
-            watermark = advance_watermark(state, watermark, bucket).await?;
+            watermark = due::advance_watermark(state.table.as_ref(), watermark, bucket).await?;
         }
         bucket += Duration::minutes(1);
     }
@@ -220,48 +168,21 @@ fn when(item: &DueItem) -> String {
     }
 }
 
-/// How a delivery transaction ended. Every delivery transaction (a due
-/// reminder, alarm firing or digest) starts with the delivery marker and the
-/// delete of the due item, so their conditions say what happened.
-enum Delivery {
-    /// Recorded: now send.
-    Committed,
-    /// The marker exists: another run delivered it.
-    Duplicate,
-    /// The due item no longer exists.
-    Gone,
-    /// Another condition failed (something read before moved): read again.
-    Retry,
-}
-
-impl Delivery {
-    fn of(result: Result<(), TableError>) -> anyhow::Result<Self> {
-        match result {
-            Ok(()) => Ok(Self::Committed),
-            Err(TableError::ConditionFailed { index: Some(0) }) => Ok(Self::Duplicate),
-            Err(TableError::ConditionFailed { index: Some(1) }) => Ok(Self::Gone),
-            Err(TableError::ConditionFailed { .. } | TableError::Conflict) => Ok(Self::Retry),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
 /// Delivers one due item (see the module doc for the guarantees).
-async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) -> anyhow::Result<Outcome> {
+async fn deliver(state: &AppState, now: DateTime<Utc>, entry: Due<DueItem>) -> anyhow::Result<Outcome> {
+    let item = &entry.item;
     let late = now - item.fire_at > Duration::minutes(LATE_AFTER_MINUTES);
     let title = item.title.clone();
     let (kind, body) = match item.kind {
-        DueKind::Reminder => ("reminder", format!("{title} starts {}.", when(&item))),
+        DueKind::Reminder => ("reminder", format!("{title} starts {}.", when(item))),
         DueKind::Alarm if item.fire_at == item.occurrence_start => ("alarm", format!("{title} starts now.")),
-        DueKind::Alarm => ("alarm", format!("{title} started {}. Mark it done or stop the alarm.", when(&item))),
+        DueKind::Alarm => ("alarm", format!("{title} started {}. Mark it done or stop the alarm.", when(item))),
     };
-    let pending = pending_sends(state, now, &item, &title, &body, late).await?;
+    let pending = pending_sends(state, now, item, &title, &body, late).await?;
     for _attempt in 0..4 {
-        let mut ops =
-            vec![due::delivery_put(&key, now), WriteOp::Delete { key: key.clone(), condition: Condition::Exists }];
-        if item.channels.contains(&Channel::Inapp) {
+        let notification = item.channels.contains(&Channel::Inapp).then(|| {
             let created_at = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
-            let notification = NotificationRecord {
+            NotificationRecord {
                 id: due::notification_id(created_at),
                 user_id: item.owner_id,
                 kind: kind.into(),
@@ -272,36 +193,11 @@ async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) 
                 late,
                 created_at,
                 read_at: None,
-            };
-            ops.push(due::notification_put(&notification)?);
-        }
-        if item.recurring || item.kind == DueKind::Alarm {
-            // The following occurrence's (or alarm repeat's) item, and the pointer listing it.
-            let calendar = events::series(state.table.as_ref(), item.owner_id, item.event_id).await?;
-            let pointer = due::get_pointer(state.table.as_ref(), item.owner_id, item.event_id).await?;
-            let next = calendar.events.iter().find(|e| e.id == item.event_id).and_then(|record| {
-                let occurrences = calendar.occurrences.get(&record.id).map(Vec::as_slice).unwrap_or(&[]);
-                due::next_after(record, occurrences, &item)
-            });
-            let fired = DueKey::from(key.clone());
-            let mut keys: Vec<DueKey> =
-                pointer.as_ref().map(|p| p.due.iter().filter(|k| **k != fired).cloned().collect()).unwrap_or_default();
-            if let Some(next) = &next {
-                ops.push(next.put()?);
-                let next_key = DueKey::from(next.key());
-                if !keys.contains(&next_key) {
-                    keys.push(next_key);
-                }
             }
-            if let Some(op) = due::pointer_write(item.owner_id, item.event_id, pointer.as_ref(), keys)? {
-                ops.push(op);
-            }
-        }
-        for send in &pending {
-            ops.push(send.put()?);
-        }
-        match Delivery::of(state.table.transact_write(ops).await)? {
-            Delivery::Committed => return send(state, now, &item, pending, late).await,
+        });
+        // The repository also stores a series' following occurrence (or an alarm's next repeat).
+        match runs::deliver_reminder(state.table.as_ref(), &entry, now, notification.as_ref(), &pending).await? {
+            Delivery::Committed => return send(state, now, item, pending, late).await,
             Delivery::Duplicate => return Ok(Outcome { duplicate: 1, ..Outcome::default() }),
             // Delivered and removed by another run, or replaced by an edit.
             Delivery::Gone => return Ok(Outcome::default()),
@@ -309,7 +205,7 @@ async fn deliver(state: &AppState, now: DateTime<Utc>, key: Key, item: DueItem) 
             Delivery::Retry => continue,
         }
     }
-    anyhow::bail!("the due item {} kept conflicting", key.sk)
+    anyhow::bail!("the due item {} kept conflicting", entry.name())
 }
 
 /// The pending sends of a delivery: the rendered mail and the push with
@@ -340,16 +236,8 @@ async fn pending_sends(
         }
     }
     if item.channels.contains(&Channel::Push) {
-        let query = Query::new(Index::Primary, keys::user_pk(item.owner_id))
-            .sort_key(SortKey::BeginsWith(keys::DEVICE_PREFIX.into()));
-        let devices: Vec<String> = state
-            .table
-            .query(&query)
-            .await?
-            .items
-            .iter()
-            .filter_map(|device| device.get("token").and_then(|v| v.as_str()).map(String::from))
-            .collect();
+        let devices: Vec<String> =
+            devices::of_user(state.table.as_ref(), item.owner_id).await?.into_iter().map(|d| d.token).collect();
         if !devices.is_empty() {
             let message = Message::Push { title: title.into(), body: body.into(), devices };
             pending.push(PendingSend::new(item.owner_id, purpose, Some(item.event_id), message, now, lease_start));

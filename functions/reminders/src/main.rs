@@ -6,7 +6,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let state = shared::AppState::from_lambda_env().await?;
+    // Beyond its table: SES, for mailed reminders and digests.
+    let state = shared::lambda::state(|aws| aws.with_mail()).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| {
         let state = state.clone();
         async move {

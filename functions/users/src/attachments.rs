@@ -19,7 +19,6 @@ use shared::domain::{BoundedText, new_id};
 use shared::extract::{Json, PathId, Query};
 use shared::pagination::query_page;
 use shared::repo::attachments::{self, ALLOWED_CONTENT_TYPES, Attachment, AttachmentStatus};
-use shared::table::{Condition, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -74,7 +73,7 @@ pub struct AttachmentWithDownload {
     pub download: PresignedRequest,
 }
 
-fn audit(access: &UserAccess, principal: &Principal, action: &str, a: &Attachment, meta: &RequestMeta) -> WriteOp {
+fn audit(access: &UserAccess, principal: &Principal, action: &str, a: &Attachment, meta: &RequestMeta) -> AuditEntry {
     AuditEntry::new(
         access.audit_organisation(),
         principal.actor(),
@@ -83,7 +82,6 @@ fn audit(access: &UserAccess, principal: &Principal, action: &str, a: &Attachmen
         a.updated_at,
         meta,
     )
-    .write()
 }
 
 fn parse_ids(id: &str, attachment: &str) -> Result<(Uuid, Uuid)> {
@@ -155,7 +153,7 @@ pub async fn create_upload_url(
         state.table.as_ref(),
         vec![
             attachments::put_op(&attachment, None, Some(now + PENDING_TTL))?,
-            audit(&access, &principal, "attachment.upload_started", &attachment, &meta),
+            audit(&access, &principal, "attachment.upload_started", &attachment, &meta).write(),
         ],
     )
     .await?;
@@ -207,7 +205,7 @@ pub async fn confirm_attachment(
         state.table.as_ref(),
         vec![
             attachments::put_op(&attachment, Some(current.version), None)?,
-            audit(&access, &principal, "attachment.created", &attachment, &meta),
+            audit(&access, &principal, "attachment.created", &attachment, &meta).write(),
         ],
     )
     .await?;
@@ -296,11 +294,10 @@ pub async fn delete_attachment(
     let mut current = attachments::get(state.table.as_ref(), id, attachment_id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(current.version)?;
     current.updated_at = state.clock.now();
-    let delete =
-        WriteOp::Delete { key: attachments::key(id, attachment_id), condition: Condition::version_is(current.version) };
+    let delete = attachments::delete_op(id, attachment_id, current.version);
     commit_versioned(
         state.table.as_ref(),
-        vec![delete, audit(&access, &principal, "attachment.deleted", &current, &meta)],
+        vec![delete, audit(&access, &principal, "attachment.deleted", &current, &meta).write()],
     )
     .await?;
     // The item goes first: a failure here leaves only an orphaned blob, never

@@ -15,7 +15,6 @@ use shared::extract::{Json, PathId, Query};
 use shared::pagination::query_page;
 use shared::repo::contacts::{self, Contact};
 use shared::repo::users::Profile;
-use shared::table::{Condition, WriteOp};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -70,7 +69,13 @@ fn check(body: &ContactBody) -> Result<Checked> {
     }
 }
 
-fn audit(access: &UserAccess, principal: &Principal, action: &str, contact: &Contact, meta: &RequestMeta) -> WriteOp {
+fn audit(
+    access: &UserAccess,
+    principal: &Principal,
+    action: &str,
+    contact: &Contact,
+    meta: &RequestMeta,
+) -> AuditEntry {
     AuditEntry::new(
         access.audit_organisation(),
         principal.actor(),
@@ -79,7 +84,6 @@ fn audit(access: &UserAccess, principal: &Principal, action: &str, contact: &Con
         contact.updated_at,
         meta,
     )
-    .write()
 }
 
 fn parse_ids(id: &str, contact: &str) -> Result<(Uuid, Uuid)> {
@@ -149,7 +153,7 @@ pub async fn create_contact(
     };
     commit_versioned(
         state.table.as_ref(),
-        vec![contacts::put_op(&contact, None)?, audit(&access, &principal, "contact.created", &contact, &meta)],
+        vec![contacts::put_op(&contact, None)?, audit(&access, &principal, "contact.created", &contact, &meta).write()],
     )
     .await?;
     let location = format!("/v1/users/{id}/contacts/{}", contact.id);
@@ -199,7 +203,7 @@ pub async fn put_contact(
         state.table.as_ref(),
         vec![
             contacts::put_op(&contact, Some(current.version))?,
-            audit(&access, &principal, "contact.updated", &contact, &meta),
+            audit(&access, &principal, "contact.updated", &contact, &meta).write(),
         ],
     )
     .await?;
@@ -231,12 +235,11 @@ pub async fn delete_contact(
     let access = access(&state, &principal, id, Area::Profile, true).await?;
     let mut current = contacts::get(state.table.as_ref(), id, contact_id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(current.version)?;
-    let delete =
-        WriteOp::Delete { key: contacts::key(id, contact_id), condition: Condition::version_is(current.version) };
+    let delete = contacts::delete_op(id, contact_id, current.version);
     current.updated_at = state.clock.now();
     commit_versioned(
         state.table.as_ref(),
-        vec![delete, audit(&access, &principal, "contact.deleted", &current, &meta)],
+        vec![delete, audit(&access, &principal, "contact.deleted", &current, &meta).write()],
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

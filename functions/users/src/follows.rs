@@ -12,10 +12,10 @@ use shared::audit::{AuditEntry, RequestMeta};
 use shared::auth::Principal;
 use shared::authz::{Area, org_access, user_access};
 use shared::extract::{Json, PathId, Query};
+use shared::kit::{CHANGED_CONCURRENTLY, Failure, Tx};
 use shared::pagination::{PageRequest, query_page};
 use shared::repo::follows::{self, Follow, FollowerType};
 use shared::repo::{organisations, users};
-use shared::table::{Condition, TableError, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
@@ -105,11 +105,11 @@ pub async fn follow_user(
     let follow =
         Follow { user_id: id, follower_id: body.follower_id, follower_type: body.follower_type, created_at: now };
     let audit = AuditEntry::new(org, principal.actor(), "user.followed", format!("user/{id}"), now, &meta);
-    match state.table.transact_write(vec![follows::create_op(&follow)?, audit.write()]).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(follow))),
-        Err(TableError::ConditionFailed { .. }) => Err(ApiError::Conflict("Already following.".into())),
-        Err(err) => Err(err.into()),
-    }
+    let mut tx = Tx::new();
+    tx.push(follows::create_op(&follow)?, Failure::Conflict("Already following."));
+    tx.push(audit.write(), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.commit(state.table.as_ref()).await?;
+    Ok((StatusCode::CREATED, Json(follow)))
 }
 
 /// Stops a user or an organisation following user `id`.
@@ -133,13 +133,11 @@ pub async fn unfollow_user(
     let org = check_follower(&state, &principal, id, &body).await?;
     let now = state.clock.now();
     let audit = AuditEntry::new(org, principal.actor(), "user.unfollowed", format!("user/{id}"), now, &meta);
-    let delete =
-        WriteOp::Delete { key: follows::key(id, body.follower_type, body.follower_id), condition: Condition::Exists };
-    match state.table.transact_write(vec![delete, audit.write()]).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(TableError::ConditionFailed { .. }) => Err(ApiError::NotFound),
-        Err(err) => Err(err.into()),
-    }
+    let mut tx = Tx::new();
+    tx.push(follows::delete_op(id, body.follower_type, body.follower_id), Failure::NotFound);
+    tx.push(audit.write(), Failure::Conflict(CHANGED_CONCURRENTLY));
+    tx.commit(state.table.as_ref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Lists who follows user `id`.

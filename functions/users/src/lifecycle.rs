@@ -16,10 +16,10 @@ use shared::auth::Principal;
 use shared::authz::{UserAccess, user_access};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId};
+use shared::kit::commit_versioned;
 use shared::repo::organisations;
-use shared::repo::users::User;
-use shared::table::{Condition, Key, TableError, Update, WriteOp};
-use shared::{ApiError, AppState, Result, keys};
+use shared::repo::users::{User, UserChange};
+use shared::{ApiError, AppState, Result};
 
 use shared::kit::{Problems, WriteProblems};
 
@@ -81,23 +81,14 @@ async fn apply(
             ("user.activated", false)
         }
     };
-    let mut update = Update::new(Key::new(keys::user_pk(id), keys::USER_SK))
-        .set("locked", user.locked)
-        .set("deactivated", user.deactivated)
-        .set("updatedAt", serde_json::to_value(now).map_err(anyhow::Error::from)?)
-        .add("version", 1)
-        .when(Condition::version_is(user.version));
+    let mut change = UserChange::of(&access.target, now).lock_state(user.locked, user.deactivated);
     // Only unlocking touches the failed-sign-in counter (the sign-in flow
     // updates it without a version bump).
     if matches!(action, Action::Unlock | Action::Activate) {
-        update = update.set("failedLogins", 0).remove("lockoutUntil");
+        change = change.clear_failures();
     }
     let audit = AuditEntry::new(access.audit_organisation(), principal.actor(), name, format!("user/{id}"), now, meta);
-    match state.table.transact_write(vec![WriteOp::Update(update), audit.write()]).await {
-        Ok(()) => {}
-        Err(TableError::ConditionFailed { .. }) => return Err(ApiError::PreconditionFailed),
-        Err(err) => return Err(err.into()),
-    }
+    commit_versioned(state.table.as_ref(), vec![change.op(), audit.write()]).await?;
     if ends_sessions {
         shared::repo::sessions::revoke_all(state.table.as_ref(), id, None).await?;
     }
@@ -130,11 +121,7 @@ async fn suspend(
         }
     }
     if !ops.is_empty() {
-        match state.table.transact_write(ops).await {
-            Ok(()) => {}
-            Err(TableError::ConditionFailed { .. }) => return Err(ApiError::PreconditionFailed),
-            Err(err) => return Err(err.into()),
-        }
+        commit_versioned(state.table.as_ref(), ops).await?;
     }
     Ok((etag_headers(access.target.version), Json(access.target.view())))
 }

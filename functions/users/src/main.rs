@@ -3,6 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let state = shared::AppState::from_lambda_env().await?;
+    // Beyond its table and signing keys: S3 for attachments, SES for welcome and invite mails.
+    let state = shared::lambda::state(|aws| aws.with_blobs().with_mail()).await?;
     shared::lambda::run(users::router(state)).await
 }

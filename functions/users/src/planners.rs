@@ -17,7 +17,6 @@ use shared::mail::Mail;
 use shared::pagination::query_page;
 use shared::repo::organisations;
 use shared::repo::planners::{self, PlannerLink, PlannerPermissions};
-use shared::table::{Condition, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
@@ -220,7 +219,7 @@ pub async fn delete_planner(
         now,
         &meta,
     );
-    let delete = WriteOp::Delete { key: planners::key(id, planner), condition: Condition::version_is(current.version) };
+    let delete = planners::delete_versioned_op(id, planner, current.version);
     commit_versioned(state.table.as_ref(), vec![delete, audit.write()]).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -24,7 +24,6 @@ use shared::pagination::query_page;
 use shared::repo::almanac::{self, Location};
 use shared::repo::digests::{self, AlmanacSettings, DueDigest};
 use shared::repo::preferences::{self, MAX_VALUE_BYTES, Preference};
-use shared::table::{Condition, TableError, WriteOp};
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
@@ -53,7 +52,7 @@ fn audit(
     key: &str,
     state: &AppState,
     meta: &RequestMeta,
-) -> WriteOp {
+) -> AuditEntry {
     AuditEntry::new(
         access.audit_organisation(),
         principal.actor(),
@@ -62,7 +61,6 @@ fn audit(
         state.clock.now(),
         meta,
     )
-    .write()
 }
 
 /// Lists a user's preferences, in key order.
@@ -127,27 +125,6 @@ async fn almanac_settings(state: &AppState, value: &Value) -> Result<(AlmanacSet
         (Ok(settings), Some(location)) if errors.is_empty() => Ok((settings, location)),
         _ => Err(ApiError::Validation(errors)),
     }
-}
-
-/// Commits `ops` (the preference write first, then its audit entry) with
-/// the writes that replace the user's due almanac digest by `next`. The
-/// digest pointer is read again when a reminders run moved it meanwhile
-/// (it fired the digest); a failed preference condition is a 412.
-async fn commit_with_digest(state: &AppState, ops: Vec<WriteOp>, user: Uuid, next: Option<DueDigest>) -> Result<()> {
-    for _attempt in 0..4 {
-        let pointer = digests::get_pointer(state.table.as_ref(), user).await?;
-        let mut all = ops.clone();
-        let first_digest_op = all.len();
-        all.extend(digests::replace_ops(user, pointer.as_ref(), next.as_ref())?);
-        match state.table.transact_write(all).await {
-            Ok(()) => return Ok(()),
-            Err(TableError::ConditionFailed { index: Some(i) }) if i >= first_digest_op => continue,
-            Err(TableError::Conflict) => continue,
-            Err(TableError::ConditionFailed { .. }) => return Err(ApiError::PreconditionFailed),
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Err(ApiError::Conflict("the almanac digest kept changing; try again".into()))
 }
 
 /// Sets one preference (creating it: 201, replacing it: 200).
@@ -221,12 +198,12 @@ pub async fn put_preference(
     };
     let ops = vec![
         preferences::put_op(&pref, current.as_ref().map(|p| p.version))?,
-        audit(&access, &principal, "preference.set", id, &key, &state, &meta),
+        audit(&access, &principal, "preference.set", id, &key, &state, &meta).write(),
     ];
     match &almanac {
         Some((settings, location)) => {
             let next = DueDigest::next(id, settings, &location.time_zone, pref.version, pref.updated_at);
-            commit_with_digest(&state, ops, id, next).await?;
+            digests::commit_replacing(state.table.as_ref(), ops, id, next).await?;
         }
         None => commit_versioned(state.table.as_ref(), ops).await?,
     }
@@ -262,11 +239,11 @@ pub async fn delete_preference(
     let current = preferences::get(state.table.as_ref(), id, &key).await?.ok_or(ApiError::NotFound)?;
     if_match.check(current.version)?;
     let ops = vec![
-        WriteOp::Delete { key: preferences::key(id, &key), condition: Condition::version_is(current.version) },
-        audit(&access, &principal, "preference.deleted", id, &key, &state, &meta),
+        preferences::delete_op(id, &key, current.version),
+        audit(&access, &principal, "preference.deleted", id, &key, &state, &meta).write(),
     ];
     if key == digests::PREFERENCE_KEY {
-        commit_with_digest(&state, ops, id, None).await?;
+        digests::commit_replacing(state.table.as_ref(), ops, id, None).await?;
     } else {
         commit_versioned(state.table.as_ref(), ops).await?;
     }

@@ -18,14 +18,13 @@ use shared::one_time::{self, Purpose};
 use shared::pagination::{MAX_LIMIT, PageRequest};
 use shared::repo::organisations::{self, Membership};
 use shared::repo::structure::{self, Kind};
-use shared::repo::users::{self, Person, Profile, User, UserRecord};
-use shared::table::{Condition, Index, Key, SortKey, TableError, Update, WriteOp};
+use shared::repo::users::{self, Person, Profile, User, UserChange, UserRecord};
 use shared::validation::Validator;
-use shared::{ApiError, AppState, Result, keys};
+use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
 use crate::deletion;
-use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems, created_headers};
+use shared::kit::{BodyProblems, ListResponse, Problems, WriteProblems, created_headers, write_failed};
 
 type Name = BoundedText<100>;
 
@@ -111,7 +110,7 @@ pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestM
     match state.table.transact_write(ops).await {
         Ok(()) => {}
         // The email guard is the only new item that can already exist.
-        Err(TableError::ConditionFailed { .. }) => {
+        Err(err) if err.is_condition_failed() => {
             return Err(ApiError::Conflict("An account with this email already exists.".into()));
         }
         Err(err) => return Err(err.into()),
@@ -327,19 +326,7 @@ pub async fn list_users(
 
     // Every membership of the organisation (one partition, paged through).
     let table = state.table.as_ref();
-    let mut query = shared::table::Query::new(Index::Primary, keys::org_pk(org))
-        .sort_key(SortKey::BeginsWith(keys::MEMBER_PREFIX.into()));
-    let mut members: Vec<Membership> = Vec::new();
-    loop {
-        let result = table.query(&query).await?;
-        for item in result.items {
-            members.push(shared::repo::from_item(item)?);
-        }
-        match result.last_key {
-            Some(last) => query.start_after = Some(last),
-            None => break,
-        }
-    }
+    let mut members = organisations::members(table, org).await?;
     if let Some(role) = params.role {
         members.retain(|m| m.role == role);
     }
@@ -379,8 +366,7 @@ pub async fn list_users(
     let page_items: Vec<serde_json::Value> = items.into_iter().skip(offset).take(limit).collect();
     // The items were filtered as JSON and are served as such (each is a `UserListItem`).
     let next_cursor = (offset + limit < total).then(|| {
-        let mut position = shared::table::Item::new();
-        position.insert("offset".into(), ((offset + limit) as u64).into());
+        let position = serde_json::Map::from_iter([("offset".to_string(), ((offset + limit) as u64).into())]);
         state.cursors.encode(&list_name, &position)
     });
     Ok(Json(ListResponse { items: page_items, next_cursor }))
@@ -625,25 +611,17 @@ async fn check_patch(state: &AppState, access: &UserAccess, patch: UserPatch) ->
     Ok(ProfileChange { first_name: first_name.map(String::from), last_name: last_name.map(String::from), profile })
 }
 
-/// The update writing `change` over `record` at `version`.
-fn profile_update(record: &UserRecord, change: &ProfileChange, now: chrono::DateTime<chrono::Utc>) -> Result<Update> {
-    let mut update = Update::new(Key::new(keys::user_pk(record.id), keys::USER_SK))
-        .set("updatedAt", keys::timestamp(now))
-        .add("version", 1)
-        .when(Condition::All(vec![Condition::version_is(record.version), Condition::AttrNotExists("deleting".into())]));
-    if let Some(name) = &change.first_name {
-        update = update.set("firstName", name.as_str());
-    }
-    if let Some(name) = &change.last_name {
-        update = update.set("lastName", name.as_str());
-    }
-    let profile = serde_json::to_value(&change.profile).map_err(anyhow::Error::from)?;
-    if let serde_json::Value::Object(fields) = profile {
-        for (name, value) in fields {
-            update = if value.is_null() { update.remove(name) } else { update.set(name, value) };
-        }
-    }
-    Ok(update)
+/// The write of `change` over `record` (as read).
+fn profile_update(
+    record: &UserRecord,
+    change: &ProfileChange,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<UserChange> {
+    Ok(UserChange::of(record, now).profile(
+        change.first_name.as_deref(),
+        change.last_name.as_deref(),
+        &change.profile,
+    )?)
 }
 
 /// Changes a user's profile. `If-Match` makes it conditional (412).
@@ -691,7 +669,7 @@ pub async fn patch_user(
             now,
             &meta,
         );
-        match state.table.transact_write(vec![WriteOp::Update(update), audit.write()]).await {
+        match state.table.transact_write(vec![update.op(), audit.write()]).await {
             Ok(()) => {
                 let mut user = access.target.clone();
                 if let Some(name) = change.first_name {
@@ -705,9 +683,8 @@ pub async fn patch_user(
                 user.version += 1;
                 return Ok((etag_headers(user.version), Json(user.view())));
             }
-            Err(TableError::ConditionFailed { .. }) if if_match == IfMatch::Absent => continue,
-            Err(TableError::ConditionFailed { .. }) => return Err(ApiError::PreconditionFailed),
-            Err(err) => return Err(err.into()),
+            Err(err) if err.is_condition_failed() && if_match == IfMatch::Absent => continue,
+            Err(err) => return Err(write_failed(err, &if_match, "user")),
         }
     }
     Err(ApiError::Conflict("The user kept changing; try again.".into()))

@@ -1,9 +1,8 @@
 //! Configuration, read only from the environment that `template.yaml`
 //! declares. Secrets are never in the environment: only the ARN of the
-//! secret, read once per cold start.
+//! secret, read once per cold start (in the background: see `shared::state`).
 
 use anyhow::Context;
-use aws_config::SdkConfig;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Settings of a deployed function.
@@ -39,8 +38,7 @@ impl LambdaConfig {
 }
 
 /// Reads the master signing key from Secrets Manager.
-pub async fn read_signing_secret(sdk: &SdkConfig, arn: &str) -> anyhow::Result<SecretString> {
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
+pub async fn read_signing_secret(client: &aws_sdk_secretsmanager::Client, arn: &str) -> anyhow::Result<SecretString> {
     let out = client.get_secret_value().secret_id(arn).send().await.context("Failed to read the signing key secret")?;
     let secret = out.secret_string().context("The signing key secret has no string value")?;
     let secret = SecretString::from(secret.to_string());

@@ -79,6 +79,10 @@ pub enum ApiError {
     /// 500 `internal`: anything unexpected; the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// 503 `service_unavailable`: the function cannot serve yet (its signing
+    /// keys could not be read); retrying may succeed. The cause is logged.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
 }
 
 impl ApiError {
@@ -102,6 +106,7 @@ impl ApiError {
             ApiError::AccountLocked { .. } => StatusCode::LOCKED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -121,6 +126,7 @@ impl ApiError {
             ApiError::AccountLocked { .. } => "account_locked",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
+            ApiError::Unavailable(_) => "service_unavailable",
         }
     }
 
@@ -141,6 +147,7 @@ impl ApiError {
             ApiError::AccountLocked { until: None } => "The account is locked.".into(),
             ApiError::RateLimited { retry_after } => format!("Too many requests; retry in {retry_after} s."),
             ApiError::Internal(_) => "An unexpected error occurred.".into(),
+            ApiError::Unavailable(_) => "The service cannot answer yet; retry shortly.".into(),
         }
     }
 
@@ -202,7 +209,10 @@ impl IntoResponse for ApiError {
         if let ApiError::RateLimited { retry_after } = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
-        if let ApiError::Internal(cause) = &self {
+        if let ApiError::Unavailable(_) = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = &self {
             response.extensions_mut().insert(InternalCause(std::sync::Arc::new(format!("{cause:#}"))));
         }
         response

@@ -156,6 +156,20 @@ pub fn write_failed(err: TableError, if_match: &IfMatch, what: &str) -> ApiError
     }
 }
 
+/// Commits `ops` all or nothing: a failed condition becomes
+/// `on_condition(index of the failing write)`, a transaction clash a 409.
+pub async fn commit_with(
+    table: &dyn Table,
+    ops: Vec<WriteOp>,
+    on_condition: impl FnOnce(Option<usize>) -> ApiError,
+) -> Result<(), ApiError> {
+    match table.transact_write(ops).await {
+        Ok(()) => Ok(()),
+        Err(TableError::ConditionFailed { index }) => Err(on_condition(index)),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Commits a write guarded by versions: a failed condition means the
 /// resource changed since it was read (412), a transaction clash is a 409.
 pub async fn commit_versioned(table: &dyn Table, ops: Vec<WriteOp>) -> Result<(), ApiError> {

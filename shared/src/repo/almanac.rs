@@ -223,18 +223,35 @@ pub fn kind_query(kind: &str) -> Query {
     Query::new(Index::Primary, keys::almanac_pk(kind))
 }
 
-/// Every item of a kind (for in-memory search of the small almanac).
-pub async fn all_of_kind(table: &dyn Table, kind: &str) -> anyhow::Result<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut query = kind_query(kind);
-    loop {
-        let page = table.query(&query).await?;
-        items.extend(page.items);
-        match page.last_key {
-            Some(last) => query = kind_query(kind).start_after(&last),
-            None => return Ok(items),
-        }
-    }
+/// Every item of a kind with its sort position (for in-memory search of
+/// the small almanac), in creation order.
+pub async fn all_of_kind<T: serde::de::DeserializeOwned>(
+    table: &dyn Table,
+    kind: &str,
+) -> anyhow::Result<Vec<(String, T)>> {
+    let items = super::listing::query_all(table, kind_query(kind)).await?;
+    items
+        .into_iter()
+        .map(|item| {
+            let sk = item.get("SK").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            Ok((sk, from_item(item)?))
+        })
+        .collect()
+}
+
+/// Decodes listed almanac items of one kind.
+pub fn decode<T: serde::de::DeserializeOwned>(items: Vec<Item>) -> anyhow::Result<Vec<T>> {
+    items.into_iter().map(from_item).collect()
+}
+
+/// An event's write plus checks that its subject and location still exist
+/// when it commits (a concurrent delete fails the transaction).
+pub fn event_ops(event: &AlmanacEvent, previous: Option<i64>) -> anyhow::Result<Vec<WriteOp>> {
+    Ok(vec![
+        put_event_op(event, previous)?,
+        exists_op(SUBJECT, event.subject_id),
+        exists_op(LOCATION, event.location_id),
+    ])
 }
 
 /// The query listing events in date order, of one location or of all, within `[start, end]` (days inclusive).

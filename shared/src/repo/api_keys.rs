@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use super::{from_item, to_item};
 use crate::crypto::{random_token, sha256_hex};
+use crate::error::ApiError;
 use crate::keys;
+use crate::pagination::{CursorCodec, ListResponse, PageRequest};
 use crate::table::{Condition, Index, Key, Query, SortKey, Table, WriteOp};
 
 /// Every organisation API key starts with this.
@@ -169,9 +171,16 @@ pub async fn find_by_key(table: &dyn Table, key: &str) -> anyhow::Result<Option<
     }
 }
 
-/// The query listing `org`'s keys, oldest first.
-pub fn list_query(org: Uuid) -> Query {
-    Query::new(Index::Primary, keys::org_pk(org)).sort_key(SortKey::BeginsWith(keys::API_KEY_PREFIX.into()))
+/// One page of `org`'s keys, oldest first.
+pub async fn list(
+    table: &dyn Table,
+    cursors: &CursorCodec,
+    org: Uuid,
+    page: &PageRequest,
+) -> Result<ListResponse<ApiKeyRecord>, ApiError> {
+    let query =
+        Query::new(Index::Primary, keys::org_pk(org)).sort_key(SortKey::BeginsWith(keys::API_KEY_PREFIX.into()));
+    super::listing::page(table, cursors, &format!("api-keys:{org}"), query, page).await
 }
 
 #[cfg(test)]

@@ -109,3 +109,8 @@ pub fn list_query(user: Uuid) -> Query {
 pub fn decode(items: Vec<Item>) -> anyhow::Result<Vec<Attachment>> {
     items.into_iter().map(from_item).collect()
 }
+
+/// The write that deletes attachment `attachment` of `user` at `version`.
+pub fn delete_op(user: Uuid, attachment: Uuid, version: i64) -> WriteOp {
+    WriteOp::Delete { key: key(user, attachment), condition: Condition::version_is(version) }
+}

@@ -70,3 +70,8 @@ pub fn list_query(user: Uuid) -> Query {
 pub fn decode(items: Vec<Item>) -> anyhow::Result<Vec<Contact>> {
     items.into_iter().map(from_item).collect()
 }
+
+/// The write that deletes contact `contact` of `user` at `version`.
+pub fn delete_op(user: Uuid, contact: Uuid, version: i64) -> WriteOp {
+    WriteOp::Delete { key: key(user, contact), condition: Condition::version_is(version) }
+}

@@ -18,11 +18,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::reminders::{DueKey, bucket, shard};
-use super::{from_item, to_item};
+use super::almanac::{self, AlmanacEvent, Location};
+use super::outbound::PendingSend;
+use super::reminders::{Delivery, Due, DueKey, bucket, delivery_ops, shard};
+use super::users::{self, UserRecord};
+use super::{from_item, preferences, to_item};
 use crate::error::FieldError;
 use crate::keys;
-use crate::table::{Condition, Item, Key, Table, WriteOp};
+use crate::table::{Condition, Item, Key, Table, TableError, WriteOp};
 
 /// The preference key holding a user's almanac settings.
 pub const PREFERENCE_KEY: &str = "almanac";
@@ -393,6 +396,148 @@ pub fn replace_ops(
         ops.push(op);
     }
     Ok(ops)
+}
+
+/// Commits `ops` (a preference write first, then its audit entry) with the
+/// writes that replace the user's due almanac digest by `next`. The digest
+/// pointer is read again when a reminders run moved it meanwhile (it fired
+/// the digest); a failed condition of `ops` is a 412.
+pub async fn commit_replacing(
+    table: &dyn Table,
+    ops: Vec<WriteOp>,
+    user: Uuid,
+    next: Option<DueDigest>,
+) -> Result<(), crate::ApiError> {
+    for _attempt in 0..4 {
+        let pointer = get_pointer(table, user).await?;
+        let mut all = ops.clone();
+        let first_digest_op = all.len();
+        all.extend(replace_ops(user, pointer.as_ref(), next.as_ref())?);
+        match table.transact_write(all).await {
+            Ok(()) => return Ok(()),
+            Err(TableError::ConditionFailed { index: Some(i) }) if i >= first_digest_op => continue,
+            Err(TableError::Conflict) => continue,
+            Err(TableError::ConditionFailed { .. }) => return Err(crate::ApiError::PreconditionFailed),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(crate::ApiError::Conflict("the almanac digest kept changing; try again".into()))
+}
+
+/// What firing a current due digest needs, as read just before its
+/// transaction ([`prepare`], then [`fire`]).
+#[derive(Debug, Clone)]
+pub struct Firing {
+    /// The recipient (not being deleted; a deactivated one keeps the
+    /// schedule but is sent no mail).
+    pub user: UserRecord,
+    /// Their almanac settings.
+    pub settings: AlmanacSettings,
+    /// The almanac location the digest lists.
+    pub location: Location,
+    /// The digest after this one, stored by the firing.
+    next: DueDigest,
+    /// The pointer as read (replaced on its version).
+    pointer: Option<DigestPointer>,
+    /// The version of the preference read (checked by the firing).
+    preference_version: i64,
+}
+
+/// Reads what firing `due` at `now` depends on: the user's pointer, the
+/// user, the preference and the location. `None` when the digest is no
+/// longer current — the user is gone or being deleted, the preference or
+/// its settings are gone, the location is gone, the pointer names another
+/// item, or notifications are off (the preference write should have removed
+/// the item already) — after deleting it, and the pointer if that still
+/// names it; nothing is sent then.
+pub async fn prepare(table: &dyn Table, due: &Due<DueDigest>, now: DateTime<Utc>) -> anyhow::Result<Option<Firing>> {
+    let user_id = due.item.user_id;
+    let pointer = get_pointer(table, user_id).await?;
+    let user = users::get(table, user_id).await?.filter(|u| !u.deleting);
+    let preference = preferences::get(table, user_id, PREFERENCE_KEY).await?;
+    let settings = preference.as_ref().and_then(|p| parse_settings(&p.value, "value").ok());
+    let current = pointer.as_ref().is_some_and(|p| &p.due == due.due_key());
+    let location = match &settings {
+        Some(s) => almanac::get::<Location>(table, almanac::LOCATION, s.location_id).await?,
+        None => None,
+    };
+    let (Some(user), Some(preference), Some(settings), Some(location), true) =
+        (user, preference, settings, location, current)
+    else {
+        drop_stale(table, due, pointer.as_ref()).await?;
+        return Ok(None);
+    };
+    // After a late delivery the next one is still the next local time after now, never a second one today.
+    let next = DueDigest::next(user_id, &settings, &location.time_zone, preference.version, now.max(due.item.fire_at));
+    let Some(next) = next else {
+        drop_stale(table, due, pointer.as_ref()).await?;
+        return Ok(None);
+    };
+    Ok(Some(Firing { user, settings, location, next, pointer, preference_version: preference.version }))
+}
+
+/// Deletes a digest that is no longer current, and the pointer if it still names it.
+async fn drop_stale(table: &dyn Table, due: &Due<DueDigest>, pointer: Option<&DigestPointer>) -> anyhow::Result<()> {
+    let mut ops = vec![WriteOp::Delete { key: due.table_key(), condition: Condition::Always }];
+    if let Some(p) = pointer.filter(|p| &p.due == due.due_key()) {
+        ops.extend(pointer_write(due.item.user_id, Some(p), None)?);
+    }
+    match table.transact_write(ops).await {
+        // A moved pointer means a preference write replaced the digest meanwhile: nothing left to do.
+        Ok(()) | Err(TableError::ConditionFailed { .. } | TableError::Conflict) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Fires `due` as `firing` (from [`prepare`]) found it, in one transaction:
+/// the delivery marker (which must not exist: a retried or duplicated run
+/// sends nothing twice) and the delete of the due item (which must still
+/// exist), a check that the preference is still the version read, the next
+/// digest with the pointer naming it (on the pointer's version), and `mail`,
+/// the rendered digest as a pending send (`None`: nothing to list, or the
+/// user is deactivated). A moved preference or pointer is
+/// [`Delivery::Retry`]: prepare and fire again.
+pub async fn fire(
+    table: &dyn Table,
+    due: &Due<DueDigest>,
+    firing: &Firing,
+    now: DateTime<Utc>,
+    mail: Option<&PendingSend>,
+) -> anyhow::Result<Delivery> {
+    let user_id = due.item.user_id;
+    let mut ops = delivery_ops(due, now);
+    ops.push(WriteOp::Check {
+        key: preferences::key(user_id, PREFERENCE_KEY),
+        condition: Condition::version_is(firing.preference_version),
+    });
+    ops.push(firing.next.put()?);
+    ops.extend(pointer_write(user_id, firing.pointer.as_ref(), Some(firing.next.key().into()))?);
+    if let Some(mail) = mail {
+        ops.push(mail.put()?);
+    }
+    Delivery::of(table.transact_write(ops).await)
+}
+
+/// The almanac events of `location` from `from` through `to` (days
+/// inclusive), in date order: what a digest lists.
+pub async fn location_events(
+    table: &dyn Table,
+    location: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<Vec<AlmanacEvent>> {
+    let mut events = Vec::new();
+    let mut query = almanac::events_query(Some(location), Some(from), Some(to));
+    loop {
+        let page = table.query(&query).await?;
+        for item in page.items {
+            events.push(from_item(item)?);
+        }
+        match page.last_key {
+            Some(last) => query = almanac::events_query(Some(location), Some(from), Some(to)).start_after(&last),
+            None => return Ok(events),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -254,7 +254,7 @@ pub struct EventChange {
     /// Items removed whatever their state (occurrence items of a deleted series).
     pub cleanup: Vec<Key>,
     /// Audit entries of the change.
-    pub audit: Vec<WriteOp>,
+    pub audit: Vec<crate::audit::AuditEntry>,
 }
 
 /// The key of an event.
@@ -265,6 +265,12 @@ pub fn event_key(owner: Uuid, id: Uuid) -> Key {
 /// The key of an occurrence item.
 pub fn occurrence_key(owner: Uuid, series: Uuid, original_key: &str) -> Key {
     Key::new(keys::calendar_pk(owner), keys::occurrence_sk(series, original_key))
+}
+
+/// The keys of the occurrence items of `series` (to remove with it).
+pub async fn series_leftovers(table: &dyn Table, series: &EventRecord) -> anyhow::Result<Vec<Key>> {
+    let items = self::series(table, series.owner_id, series.id).await?;
+    Ok(items.occurrences.values().flatten().map(|o| occurrence_key(o.owner_id, o.series_id, &o.original_key)).collect())
 }
 
 fn version_condition(previous: Option<i64>) -> Condition {
@@ -353,7 +359,7 @@ pub fn transaction(change: &EventChange) -> anyhow::Result<Vec<WriteOp>> {
     for key in &change.cleanup {
         ops.push(WriteOp::Delete { key: key.clone(), condition: Condition::Always });
     }
-    ops.extend(change.audit.iter().cloned());
+    ops.extend(change.audit.iter().map(crate::audit::AuditEntry::write));
     Ok(ops)
 }
 

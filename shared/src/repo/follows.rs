@@ -73,3 +73,8 @@ pub fn following_query(follower_type: FollowerType, follower: Uuid) -> Query {
 pub fn decode(items: Vec<Item>) -> anyhow::Result<Vec<Follow>> {
     items.into_iter().map(from_item).collect()
 }
+
+/// The write that ends a follow (its condition fails when there is none).
+pub fn delete_op(user: Uuid, follower_type: FollowerType, follower: Uuid) -> WriteOp {
+    WriteOp::Delete { key: key(user, follower_type, follower), condition: Condition::Exists }
+}

@@ -24,8 +24,10 @@ use uuid::Uuid;
 use super::{from_item, to_item};
 use crate::crypto::{random_token, sha256_hex};
 use crate::domain::Role;
+use crate::error::ApiError;
 use crate::keys;
-use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, Update, WriteOp};
+use crate::pagination::{CursorCodec, ListResponse, PageRequest};
+use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, Update, WriteOp, key_attributes};
 
 /// How long an invitation link works.
 pub const TTL: Duration = Duration::days(7);
@@ -187,7 +189,7 @@ impl InvitationRecord {
 }
 
 /// The key of an invitation.
-pub fn record_key(org: Uuid, id: Uuid) -> Key {
+fn record_key(org: Uuid, id: Uuid) -> Key {
     Key::new(keys::org_pk(org), keys::invitation_sk(id))
 }
 
@@ -343,9 +345,58 @@ pub async fn find_by_token(table: &dyn Table, token: &str) -> anyhow::Result<Opt
     Ok(record.filter(|r| r.token_hash.as_deref() == Some(hash.as_str())))
 }
 
-/// The query listing `org`'s invitations, oldest first.
-pub fn list_query(org: Uuid) -> Query {
-    Query::new(Index::Primary, keys::org_pk(org)).sort_key(SortKey::BeginsWith(keys::INVITATION_PREFIX.into()))
+/// One page of those of `org`'s invitations that `keep` accepts, oldest
+/// first. At most `max_examined` invitations are read per call, so a
+/// selective filter may return a short page with a `nextCursor`. The
+/// cursors are bound to `filter` (the text of what `keep` tests), so a
+/// cursor cannot be replayed under another filter.
+pub async fn list_filtered(
+    table: &dyn Table,
+    cursors: &CursorCodec,
+    org: Uuid,
+    filter: &str,
+    page: &PageRequest,
+    max_examined: usize,
+    mut keep: impl FnMut(&InvitationRecord) -> anyhow::Result<bool>,
+) -> Result<ListResponse<InvitationRecord>, ApiError> {
+    let filter_id = sha256_hex(filter.trim().as_bytes());
+    let list = format!("invitations:{org}:{}", &filter_id[..16]);
+    let limit = page.limit as usize;
+    let mut query = Query::new(Index::Primary, keys::org_pk(org))
+        .sort_key(SortKey::BeginsWith(keys::INVITATION_PREFIX.into()))
+        .limit(100);
+    if let Some(cursor) = &page.cursor {
+        query.start_after = Some(cursors.decode(&list, cursor)?);
+    }
+    let (mut items, mut next_cursor, mut examined) = (Vec::new(), None, 0usize);
+    let mut last_returned = None;
+    'pages: loop {
+        let result = table.query(&query).await?;
+        for item in result.items {
+            let position = key_attributes(Index::Primary, &item);
+            let record = from_item::<InvitationRecord>(item)?;
+            if keep(&record)? {
+                if items.len() == limit {
+                    // One more match exists: the page ends at the last returned item.
+                    next_cursor = last_returned.as_ref().map(|p| cursors.encode(&list, p));
+                    break 'pages;
+                }
+                items.push(record);
+                last_returned = Some(position.clone());
+            }
+            examined += 1;
+            if examined >= max_examined {
+                // Bound the work of one request; continue from here next time.
+                next_cursor = Some(cursors.encode(&list, &position));
+                break 'pages;
+            }
+        }
+        match result.last_key {
+            Some(last) => query.start_after = Some(last),
+            None => break,
+        }
+    }
+    Ok(ListResponse { items, next_cursor })
 }
 
 #[cfg(test)]

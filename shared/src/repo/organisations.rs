@@ -96,12 +96,12 @@ pub fn add_member_op(membership: &Membership) -> anyhow::Result<WriteOp> {
 }
 
 /// The key of the membership of `user` in `org`.
-pub fn membership_key(org: Uuid, user: Uuid) -> Key {
+pub(crate) fn membership_key(org: Uuid, user: Uuid) -> Key {
     Key::new(keys::org_pk(org), keys::member_sk(user))
 }
 
 /// The key of the organisation item.
-pub fn org_key(org: Uuid) -> Key {
+pub(crate) fn org_key(org: Uuid) -> Key {
     Key::new(keys::org_pk(org), keys::ORG_SK)
 }
 
@@ -149,7 +149,7 @@ pub struct OrganisationRecord {
 }
 
 /// Parses a stored organisation item.
-pub fn record_from_item(item: Item) -> anyhow::Result<OrganisationRecord> {
+pub(crate) fn record_from_item(item: Item) -> anyhow::Result<OrganisationRecord> {
     from_item(item)
 }
 
@@ -172,4 +172,100 @@ pub async fn membership(table: &dyn Table, org: Uuid, user: Uuid) -> anyhow::Res
         Some(item) => Ok(Some(from_item(item)?)),
         None => Ok(None),
     }
+}
+
+/// The query of the memberships of `org`, in user-id order: the one
+/// definition of "the members of an organisation" (read whole, by page, or
+/// swept when it is deleted).
+pub(crate) fn members_query(org: Uuid) -> crate::table::Query {
+    crate::table::Query::new(crate::table::Index::Primary, keys::org_pk(org))
+        .sort_key(crate::table::SortKey::BeginsWith(keys::MEMBER_PREFIX.into()))
+}
+
+/// Every membership of organisation `org` (all pages): the one reading of
+/// "the members of an organisation".
+pub async fn members(table: &dyn Table, org: Uuid) -> anyhow::Result<Vec<Membership>> {
+    super::listing::query_all(table, members_query(org)).await?.into_iter().map(from_item).collect()
+}
+
+/// One page of every organisation (the superadmins' list), oldest first.
+pub async fn list(
+    table: &dyn Table,
+    cursors: &crate::pagination::CursorCodec,
+    page: &crate::pagination::PageRequest,
+) -> Result<crate::pagination::ListResponse<Organisation>, crate::error::ApiError> {
+    let query = crate::table::Query::new(crate::table::Index::Gsi1, keys::ORGS_GSI1PK);
+    super::listing::page(table, cursors, "organisations", query, page).await
+}
+
+/// One page of the members of `org`, in user-id order; with `role`, only
+/// the members holding it (read from the role index).
+pub async fn list_members(
+    table: &dyn Table,
+    cursors: &crate::pagination::CursorCodec,
+    org: Uuid,
+    role: Option<Role>,
+    page: &crate::pagination::PageRequest,
+) -> Result<crate::pagination::ListResponse<Membership>, crate::error::ApiError> {
+    use crate::table::{Index, Query};
+    let (query, list) = match role {
+        Some(role) => (
+            Query::new(Index::Gsi2, keys::org_role_gsi2pk(org, role.as_str())),
+            format!("members:{org}:{}", role.as_str()),
+        ),
+        None => (members_query(org), format!("members:{org}")),
+    };
+    super::listing::page(table, cursors, &list, query, page).await
+}
+
+/// The memberships of `users` in `org`, in the order given (`None`: not a member).
+pub async fn memberships_of(table: &dyn Table, org: Uuid, users: &[Uuid]) -> anyhow::Result<Vec<Option<Membership>>> {
+    let mut found: Vec<Membership> = Vec::new();
+    for chunk in users.chunks(crate::table::MAX_BATCH_GET) {
+        let keys: Vec<Key> = chunk.iter().map(|u| membership_key(org, *u)).collect();
+        for item in table.batch_get(&keys).await? {
+            found.push(from_item(item)?);
+        }
+    }
+    Ok(users.iter().map(|u| found.iter().find(|m| m.user_id == *u).cloned()).collect())
+}
+
+/// An owner of `org` other than `user`, as the role index knows them. The
+/// index may lag: a write relying on that owner also checks them with
+/// [`owner_check_op`].
+pub async fn other_owner(table: &dyn Table, org: Uuid, user: Uuid) -> anyhow::Result<Option<Membership>> {
+    let query =
+        crate::table::Query::new(crate::table::Index::Gsi2, keys::org_role_gsi2pk(org, Role::Owner.as_str())).limit(2);
+    let owners = table.query(&query).await?.items;
+    let owners = owners.into_iter().map(from_item::<Membership>).collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(owners.into_iter().find(|m| m.user_id != user))
+}
+
+/// A check (no write) that `user` is still an owner of `org`.
+pub fn owner_check_op(org: Uuid, user: Uuid) -> WriteOp {
+    WriteOp::Check { key: membership_key(org, user), condition: Condition::eq("role", Role::Owner.as_str()) }
+}
+
+/// A check (no write) that `user` is still a member of `org`.
+pub fn member_check_op(org: Uuid, user: Uuid) -> WriteOp {
+    WriteOp::Check { key: membership_key(org, user), condition: Condition::Exists }
+}
+
+/// The write that changes `current` (as read: at its version, not being
+/// deleted) into `changed`: its name and settings.
+pub fn update_op(current: &Organisation, changed: &Organisation) -> anyhow::Result<WriteOp> {
+    let mut update = Update::new(org_key(current.id))
+        .set("updatedAt", serde_json::to_value(changed.updated_at)?)
+        .add("version", 1)
+        .when(Condition::All(vec![
+            Condition::version_is(current.version),
+            Condition::AttrNotExists("deleting".into()),
+        ]));
+    if changed.name != current.name {
+        update = update.set("name", changed.name.as_str());
+    }
+    if changed.contact_directory != current.contact_directory {
+        update = update.set("contactDirectory", changed.contact_directory);
+    }
+    Ok(WriteOp::Update(update))
 }

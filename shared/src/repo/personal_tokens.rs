@@ -157,6 +157,11 @@ pub fn list_query(user: Uuid) -> Query {
     Query::new(Index::Primary, keys::user_pk(user)).sort_key(SortKey::BeginsWith(keys::PAT_PREFIX.into()))
 }
 
+/// Decodes listed tokens.
+pub fn decode(items: Vec<crate::table::Item>) -> anyhow::Result<Vec<PersonalTokenRecord>> {
+    items.into_iter().map(from_item).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,9 +105,11 @@ pub fn members_query(planner: Uuid) -> Query {
     Query::new(Index::Gsi1, keys::plans_gsi1pk(planner))
 }
 
-/// The planner links made through `org`.
-pub fn organisation_query(org: Uuid) -> Query {
-    Query::new(Index::Gsi2, keys::org_plans_gsi2pk(org))
+/// The first `limit` planner links made through `org` (they end with the
+/// organisation).
+pub async fn through_organisation(table: &dyn Table, org: Uuid, limit: usize) -> anyhow::Result<Vec<PlannerLink>> {
+    let query = Query::new(Index::Gsi2, keys::org_plans_gsi2pk(org)).limit(limit as u32);
+    decode(table.query(&query).await?.items)
 }
 
 /// The links made through `org` in which `user` is the member or the
@@ -116,7 +118,7 @@ pub fn organisation_query(org: Uuid) -> Query {
 pub async fn links_through(table: &dyn Table, org: Uuid, user: Uuid) -> anyhow::Result<Vec<PlannerLink>> {
     let mut links = Vec::new();
     for query in [planners_query(user), members_query(user)] {
-        links.extend(decode(crate::repo::structure::query_all(table, query).await?)?);
+        links.extend(decode(super::listing::query_all(table, query).await?)?);
     }
     let mut ending = Vec::new();
     // The user's memberships, read once and only for links from before links
@@ -152,4 +154,9 @@ pub fn delete_op(link: &PlannerLink) -> WriteOp {
 /// Decodes listed items.
 pub fn decode(items: Vec<Item>) -> anyhow::Result<Vec<PlannerLink>> {
     items.into_iter().map(from_item).collect()
+}
+
+/// The write that ends the link of `member` and `planner` at `version`.
+pub fn delete_versioned_op(member: Uuid, planner: Uuid, version: i64) -> WriteOp {
+    WriteOp::Delete { key: key(member, planner), condition: Condition::version_is(version) }
 }

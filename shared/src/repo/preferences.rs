@@ -76,3 +76,8 @@ pub fn list_query(user: Uuid) -> Query {
 pub fn decode(items: Vec<Item>) -> anyhow::Result<Vec<Preference>> {
     items.into_iter().map(from_item).collect()
 }
+
+/// The write that deletes preference `name` of `user` at `version`.
+pub fn delete_op(user: Uuid, name: &str, version: i64) -> WriteOp {
+    WriteOp::Delete { key: key(user, name), condition: Condition::version_is(version) }
+}

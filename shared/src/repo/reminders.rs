@@ -15,6 +15,12 @@
 //! the change's own transaction ([`scheduling_ops`], fed by [`load`]), using
 //! the per-event pointer item that lists them, and a run deletes the item it
 //! fires (requiring it to exist) in the same transaction as the delivery.
+//!
+//! The run's side: it reads the buckets after its [`Watermark`] (see
+//! `super::runs`), and every delivery transaction starts with the same two
+//! writes ([`delivery_ops`]: the marker that must not exist, the delete of
+//! the item that must), so [`Delivery`] tells from the failing condition
+//! whether the item was delivered already, is gone, or must be read again.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,7 +33,7 @@ use super::events::{Alarm, Channel, EventChange, EventRecord, EventStatus, Occur
 use super::{from_item, to_item};
 use crate::keys;
 use crate::recurrence::{Timing, compact, parse_recurrence};
-use crate::table::{Condition, Item, Key, Table, WriteOp};
+use crate::table::{Condition, Item, Key, Table, TableError, WriteOp};
 
 /// Shards per minute bucket, so one busy minute spreads over partitions.
 pub const SHARDS: u32 = 8;
@@ -520,6 +526,175 @@ pub fn delivery_put(due: &Key, delivered_at: DateTime<Utc>) -> WriteOp {
     WriteOp::Put { item, condition: Condition::NotExists }
 }
 
+/// Something due, as read from its minute bucket: the item, and the key it
+/// was read under (its delivery marker and its delete use that key, not one
+/// computed again from the item).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due<T> {
+    key: DueKey,
+    /// What is due.
+    pub item: T,
+}
+
+impl<T> Due<T> {
+    /// `item` as read under `key`.
+    pub(crate) fn new(key: Key, item: T) -> Self {
+        Self { key: key.into(), item }
+    }
+
+    /// The stored item's name (its sort key), for logs and errors.
+    pub fn name(&self) -> &str {
+        &self.key.sk
+    }
+
+    /// Its key as a pointer lists it.
+    pub(crate) fn due_key(&self) -> &DueKey {
+        &self.key
+    }
+
+    /// Its key in the table.
+    pub(crate) fn table_key(&self) -> Key {
+        Key::new(self.key.pk.clone(), self.key.sk.clone())
+    }
+}
+
+/// How a delivery transaction ended. Every delivery transaction (a due
+/// reminder, alarm firing or digest) starts with the delivery marker and the
+/// delete of the due item ([`delivery_ops`]), so their conditions say what
+/// happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Recorded: now send.
+    Committed,
+    /// The marker exists: another run delivered it.
+    Duplicate,
+    /// The due item no longer exists: delivered and removed by another run,
+    /// or replaced by an edit (or, for a digest, a preference write).
+    Gone,
+    /// Another condition failed (something read before moved, e.g. the
+    /// pointer or the preference) or the transaction clashed: read again.
+    Retry,
+}
+
+impl Delivery {
+    /// The outcome of a delivery transaction that starts with [`delivery_ops`].
+    pub(crate) fn of(result: Result<(), TableError>) -> anyhow::Result<Self> {
+        match result {
+            Ok(()) => Ok(Self::Committed),
+            Err(TableError::ConditionFailed { index: Some(0) }) => Ok(Self::Duplicate),
+            Err(TableError::ConditionFailed { index: Some(1) }) => Ok(Self::Gone),
+            Err(TableError::ConditionFailed { .. } | TableError::Conflict) => Ok(Self::Retry),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The two writes every delivery transaction starts with, in this order
+/// ([`Delivery::of`] reads the failing one's index): the delivery marker,
+/// which must not exist (a retried or duplicated run delivers nothing
+/// twice), and the delete of the due item, which must still exist (an edit
+/// may have replaced it, or another run delivered it).
+pub(crate) fn delivery_ops<T>(due: &Due<T>, delivered_at: DateTime<Utc>) -> Vec<WriteOp> {
+    let key = due.table_key();
+    vec![delivery_put(&key, delivered_at), WriteOp::Delete { key, condition: Condition::Exists }]
+}
+
+/// The writes that schedule what follows a fired reminder or alarm firing:
+/// for a series or an alarm, the following occurrence's (or alarm repeat's)
+/// item, and the event's pointer listing it instead of the fired one,
+/// written on the pointer's version as read now (a moved pointer, after an
+/// edit or a concurrent run, fails the delivery with [`Delivery::Retry`]).
+/// Nothing for a one-off reminder.
+pub(crate) async fn successor_ops(table: &dyn Table, fired: &Due<DueItem>) -> anyhow::Result<Vec<WriteOp>> {
+    let item = &fired.item;
+    if !item.recurring && item.kind != DueKind::Alarm {
+        return Ok(Vec::new());
+    }
+    let calendar = super::events::series(table, item.owner_id, item.event_id).await?;
+    let pointer = get_pointer(table, item.owner_id, item.event_id).await?;
+    let next = calendar.events.iter().find(|e| e.id == item.event_id).and_then(|record| {
+        let occurrences = calendar.occurrences.get(&record.id).map(Vec::as_slice).unwrap_or(&[]);
+        next_after(record, occurrences, item)
+    });
+    let mut ops = Vec::new();
+    let mut keys: Vec<DueKey> =
+        pointer.as_ref().map(|p| p.due.iter().filter(|k| *k != fired.due_key()).cloned().collect()).unwrap_or_default();
+    if let Some(next) = &next {
+        ops.push(next.put()?);
+        let next_key = DueKey::from(next.key());
+        if !keys.contains(&next_key) {
+            keys.push(next_key);
+        }
+    }
+    if let Some(op) = pointer_write(item.owner_id, item.event_id, pointer.as_ref(), keys)? {
+        ops.push(op);
+    }
+    Ok(ops)
+}
+
+/// A reminders run's watermark: the last minute bucket it fully read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Watermark {
+    /// The last minute bucket fully read.
+    pub minute: DateTime<Utc>,
+    /// Version, for the conditional advance.
+    version: i64,
+}
+
+fn watermark_key() -> Key {
+    Key::new(keys::REMINDERS_WATERMARK_PK, keys::REMINDERS_WATERMARK_SK)
+}
+
+/// Reads the watermark (`None`: no run has advanced it yet).
+pub async fn watermark(table: &dyn Table) -> anyhow::Result<Option<Watermark>> {
+    table.get(&watermark_key()).await?.map(from_item).transpose()
+}
+
+/// Advances the watermark to `minute` unless another run already moved it
+/// at least as far (the put is conditioned on `current`, the watermark as
+/// read, or on there being none); returns the watermark as it now is.
+pub async fn advance_watermark(
+    table: &dyn Table,
+    current: Option<Watermark>,
+    minute: DateTime<Utc>,
+) -> anyhow::Result<Option<Watermark>> {
+    let condition = match &current {
+        Some(w) => Condition::version_is(w.version),
+        None => Condition::NotExists,
+    };
+    let next = Watermark { minute, version: current.as_ref().map_or(1, |w| w.version + 1) };
+    let key = watermark_key();
+    let item = to_item(&next, key.pk, key.sk, "RemindersWatermark")?;
+    match table.put(item, condition).await {
+        Ok(()) => Ok(Some(next)),
+        // A concurrent run moved it; it delivers the same buckets (markers dedupe).
+        Err(TableError::ConditionFailed { .. }) => watermark(table).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Forgets the watermark, as a freshly deployed function starts (its first
+/// run reads from the minute before its own); tests and benchmarks use it
+/// to start runs from scratch without reading the empty minutes between.
+#[cfg(feature = "testkit")]
+pub async fn forget_watermark(table: &dyn Table) -> anyhow::Result<()> {
+    table.delete(&watermark_key(), Condition::Always).await?;
+    Ok(())
+}
+
+/// Stores due items directly, bypassing the calendar's write path (no
+/// events, no pointers: enough for one-off reminders), in transactions of
+/// at most [`crate::table::MAX_TRANSACTION_ITEMS`]; for tests and benchmarks that
+/// need thousands of them.
+#[cfg(feature = "testkit")]
+pub async fn put_due_items(table: &dyn Table, items: &[DueItem]) -> anyhow::Result<()> {
+    for chunk in items.chunks(crate::table::MAX_TRANSACTION_ITEMS) {
+        table.transact_write(chunk.iter().map(DueItem::put).collect::<anyhow::Result<_>>()?).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,6 +858,26 @@ mod tests {
         assert_eq!(condition, Condition::NotExists);
         assert_eq!(item["ttl"], (at + Duration::hours(48)).timestamp());
         assert!(DELIVERY_RETENTION > Duration::hours(24), "longer than a run ever looks back");
+    }
+
+    #[test]
+    fn a_delivery_starts_with_its_marker_then_the_delete_and_its_conditions_say_how_it_ended() {
+        let at = utc("2026-03-29T06:30:00Z");
+        let due = Due::new(Key::new("DUE#x", "y"), ());
+        let ops = delivery_ops(&due, at);
+        assert!(matches!(&ops[0], WriteOp::Put { condition: Condition::NotExists, .. }), "the marker is new");
+        assert!(
+            matches!(&ops[1], WriteOp::Delete { key, condition: Condition::Exists } if *key == due.table_key()),
+            "the due item still exists"
+        );
+        let failed = |index| Err(TableError::ConditionFailed { index });
+        assert_eq!(Delivery::of(Ok(())).unwrap(), Delivery::Committed);
+        assert_eq!(Delivery::of(failed(Some(0))).unwrap(), Delivery::Duplicate);
+        assert_eq!(Delivery::of(failed(Some(1))).unwrap(), Delivery::Gone);
+        assert_eq!(Delivery::of(failed(Some(2))).unwrap(), Delivery::Retry);
+        assert_eq!(Delivery::of(failed(None)).unwrap(), Delivery::Retry);
+        assert_eq!(Delivery::of(Err(TableError::Conflict)).unwrap(), Delivery::Retry);
+        assert!(Delivery::of(Err(TableError::Backend(anyhow::anyhow!("down")))).is_err());
     }
 
     #[test]

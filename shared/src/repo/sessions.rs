@@ -147,6 +147,31 @@ pub fn delete_op(user: Uuid, session: Uuid) -> WriteOp {
     WriteOp::Delete { key: session_key(user, session), condition: Condition::Exists }
 }
 
+/// The write ending `session` whatever state it is in (a reused refresh
+/// token: the session is compromised).
+pub fn revoke_op(session: &SessionRecord) -> WriteOp {
+    WriteOp::Delete { key: session.key(), condition: Condition::Always }
+}
+
+/// The write rotating `session`'s refresh secret from `presented_hash` to
+/// `next_hash` at `now` (fails if another refresh rotated it first).
+pub fn rotate_op(session: &SessionRecord, presented_hash: &str, next_hash: String, now: DateTime<Utc>) -> WriteOp {
+    let at = serde_json::to_value(now).unwrap_or_default();
+    WriteOp::Update(
+        Update::new(session.key())
+            .set("secretHash", next_hash)
+            .set("rotatedAt", at.clone())
+            .set("lastSeenAt", at)
+            .add("generation", 1)
+            .when(Condition::eq("secretHash", presented_hash)),
+    )
+}
+
+/// Decodes listed sessions.
+pub fn decode(items: Vec<crate::table::Item>) -> anyhow::Result<Vec<SessionRecord>> {
+    items.into_iter().map(from_item).collect()
+}
+
 /// Reads a session (expired ones included; check [`SessionRecord::is_expired`]).
 pub async fn get(table: &dyn Table, user: Uuid, session: Uuid) -> anyhow::Result<Option<SessionRecord>> {
     match table.get(&session_key(user, session)).await? {

@@ -11,6 +11,7 @@
 //! head" is a condition on the counter that concurrent writers cannot both
 //! pass.
 
+use super::listing::query_all;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,8 +19,12 @@ use uuid::Uuid;
 
 use super::{from_item, to_item};
 use crate::domain::Role;
+use crate::error::ApiError;
 use crate::keys;
-use crate::table::{Cmp, Condition, Item, Key, Table, Update, WriteOp};
+use crate::pagination::{CursorCodec, ListResponse, PageRequest};
+use crate::table::{
+    Cmp, Condition, Index, Item, Key, MAX_BATCH_GET, Query, SortKey, Table, TableError, Update, WriteOp,
+};
 
 /// A kind of organisational unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -209,19 +214,19 @@ impl Unit {
     }
 
     /// The key of this unit's item.
-    pub fn key(&self) -> Key {
+    pub(crate) fn key(&self) -> Key {
         unit_key(self.organisation_id, self.kind, self.id)
     }
 }
 
 /// The key of a unit item.
-pub fn unit_key(org: Uuid, kind: Kind, unit: Uuid) -> Key {
+pub(crate) fn unit_key(org: Uuid, kind: Kind, unit: Uuid) -> Key {
     Key::new(keys::org_pk(org), keys::unit_sk(kind.key(), unit))
 }
 
 /// A unit that is being deleted has this attribute; it reads as absent and
 /// takes no new relations.
-pub const DELETING: &str = "deleting";
+pub(crate) const DELETING: &str = "deleting";
 
 /// The write that creates `unit` (counters as set on it).
 pub fn create_op(unit: &Unit) -> anyhow::Result<WriteOp> {
@@ -245,12 +250,12 @@ pub async fn get(
 }
 
 /// Parses a stored unit item (`None` for one being deleted).
-pub fn from_unit_item(item: Item) -> anyhow::Result<Option<Unit>> {
+pub(crate) fn from_unit_item(item: Item) -> anyhow::Result<Option<Unit>> {
     if item.contains_key(DELETING) { Ok(None) } else { Ok(Some(from_item(item)?)) }
 }
 
 /// The condition that a unit exists and is not being deleted.
-pub fn live() -> Condition {
+pub(crate) fn live() -> Condition {
     Condition::All(vec![Condition::Exists, Condition::AttrNotExists(DELETING.into())])
 }
 
@@ -272,15 +277,8 @@ pub struct RelationRecord {
     pub created_at: DateTime<Utc>,
 }
 
-impl RelationRecord {
-    /// The key of this relation's item.
-    pub fn key(&self) -> Key {
-        relation_key(self.organisation_id, self.kind, self.unit_id, self.relation, self.user_id)
-    }
-}
-
 /// The key of a relation item.
-pub fn relation_key(org: Uuid, kind: Kind, unit: Uuid, relation: Relation, user: Uuid) -> Key {
+pub(crate) fn relation_key(org: Uuid, kind: Kind, unit: Uuid, relation: Relation, user: Uuid) -> Key {
     Key::new(keys::org_pk(org), keys::relation_sk(kind.key(), unit, relation.key(), user))
 }
 
@@ -293,9 +291,10 @@ pub fn add_relation_op(record: &RelationRecord) -> anyhow::Result<WriteOp> {
     Ok(WriteOp::Put { item, condition: Condition::NotExists })
 }
 
-/// The write that removes a relation (fails if it is already gone).
-pub fn remove_relation_op(key: Key) -> WriteOp {
-    WriteOp::Delete { key, condition: Condition::Exists }
+/// The write that removes the `relation` of `user` to a unit (fails if it
+/// is already gone).
+pub fn remove_relation_op(org: Uuid, kind: Kind, unit: Uuid, relation: Relation, user: Uuid) -> WriteOp {
+    WriteOp::Delete { key: relation_key(org, kind, unit, relation, user), condition: Condition::Exists }
 }
 
 /// The write that moves a unit's counters by `deltas`, guarded so the unit
@@ -329,18 +328,176 @@ pub async fn relations_of_user(table: &dyn Table, org: Uuid, user: Uuid) -> anyh
     Ok(out)
 }
 
-/// Every item a query matches, page by page.
-pub async fn query_all(table: &dyn Table, mut query: crate::table::Query) -> anyhow::Result<Vec<Item>> {
-    let mut out = Vec::new();
-    loop {
-        let page = table.query(&query).await?;
-        out.extend(page.items);
-        match page.last_key {
-            Some(last) => query.start_after = Some(last),
-            None => break,
+/// The query of the units of `kind` in `org`, oldest first.
+fn units_query(org: Uuid, kind: Kind) -> Query {
+    Query::new(Index::Primary, keys::org_pk(org)).sort_key(SortKey::BeginsWith(keys::unit_prefix(kind.key())))
+}
+
+/// One page of the units of `kind` in `org`, oldest first; units being
+/// deleted are left out (so a page may come back short).
+pub async fn list_units(
+    table: &dyn Table,
+    cursors: &CursorCodec,
+    org: Uuid,
+    kind: Kind,
+    page: &PageRequest,
+) -> Result<ListResponse<Unit>, ApiError> {
+    let list = format!("units:{org}:{}", kind.key());
+    let (items, next_cursor) =
+        crate::pagination::query_page(table, cursors, &list, units_query(org, kind), page).await?;
+    let mut units = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(unit) = from_unit_item(item)? {
+            units.push(unit);
         }
     }
-    Ok(out)
+    Ok(ListResponse { items: units, next_cursor })
+}
+
+/// How many units of `kind` `org` has, not counting those being deleted.
+pub async fn count_units(table: &dyn Table, org: Uuid, kind: Kind) -> anyhow::Result<u64> {
+    let items = query_all(table, units_query(org, kind)).await?;
+    Ok(items.iter().filter(|item| !item.contains_key(DELETING)).count() as u64)
+}
+
+/// The write that changes `current` (as read: live, at its version) into
+/// `changed`: name, description and time zone; the counters are left alone.
+pub fn update_op(current: &Unit, changed: &Unit) -> anyhow::Result<WriteOp> {
+    let mut update = Update::new(current.key())
+        .set("updatedAt", serde_json::to_value(changed.updated_at)?)
+        .add("version", 1)
+        .when(Condition::All(vec![live(), Condition::version_is(current.version)]));
+    if changed.name != current.name {
+        update = update.set("name", changed.name.as_str());
+    }
+    for (name, old, new) in [
+        ("description", &current.description, &changed.description),
+        ("timeZone", &current.time_zone, &changed.time_zone),
+    ] {
+        if old != new {
+            update = match new {
+                Some(value) => update.set(name, value.as_str()),
+                None => update.remove(name),
+            };
+        }
+    }
+    Ok(WriteOp::Update(update))
+}
+
+/// A unit as stored: live, or with its deletion begun.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitState {
+    /// Live.
+    Live(Unit),
+    /// Being deleted: it reads as absent and takes no new relations.
+    Deleting,
+}
+
+/// Reads a unit whether or not its deletion began.
+pub async fn get_state(table: &dyn Table, org: Uuid, kind: Kind, id: Uuid) -> anyhow::Result<Option<UnitState>> {
+    Ok(match table.get(&unit_key(org, kind, id)).await? {
+        None => None,
+        Some(item) if item.contains_key(DELETING) => Some(UnitState::Deleting),
+        Some(item) => Some(UnitState::Live(from_item(item)?)),
+    })
+}
+
+/// The write that begins deleting `unit` (live, at the version read): from
+/// then on it reads as absent and takes no new relations.
+pub fn mark_deleting_op(unit: &Unit) -> WriteOp {
+    WriteOp::Update(
+        Update::new(unit.key())
+            .set(DELETING, true)
+            .when(Condition::All(vec![live(), Condition::version_is(unit.version)])),
+    )
+}
+
+/// Deletes every relation of a unit, in bounded transactions (idempotent:
+/// a repeat finishes an interrupted sweep).
+pub async fn delete_relations(table: &dyn Table, org: Uuid, kind: Kind, unit: Uuid) -> Result<(), TableError> {
+    let query = Query::new(Index::Primary, keys::org_pk(org))
+        .sort_key(SortKey::BeginsWith(keys::unit_relations_prefix(kind.key(), unit)));
+    delete_matching(table, query).await
+}
+
+/// The write that deletes a unit whose deletion began (fails if it is gone).
+pub fn delete_marked_op(org: Uuid, kind: Kind, unit: Uuid) -> WriteOp {
+    WriteOp::Delete { key: unit_key(org, kind, unit), condition: Condition::AttrExists(DELETING.into()) }
+}
+
+/// A check (no write) that `unit` still exists and is not being deleted.
+pub fn live_check_op(unit: &Unit) -> WriteOp {
+    WriteOp::Check { key: unit.key(), condition: live() }
+}
+
+/// A check (no write) that `user` is still a member of `org` whose role
+/// allows `relation`.
+pub fn relation_check_op(org: Uuid, user: Uuid, relation: Relation) -> WriteOp {
+    match relation {
+        Relation::Staff => WriteOp::Check {
+            key: super::organisations::membership_key(org, user),
+            condition: Condition::Any(
+                ["planner", "admin", "owner"].into_iter().map(|r| Condition::eq("role", r)).collect(),
+            ),
+        },
+        Relation::Member | Relation::Head => super::organisations::member_check_op(org, user),
+    }
+}
+
+/// One page of the holders of `relation` to a unit, in user-id order.
+pub async fn list_relation(
+    table: &dyn Table,
+    cursors: &CursorCodec,
+    org: Uuid,
+    kind: Kind,
+    unit: Uuid,
+    relation: Relation,
+    page: &PageRequest,
+) -> Result<ListResponse<RelationRecord>, ApiError> {
+    let query = Query::new(Index::Primary, keys::org_pk(org)).sort_key(SortKey::BeginsWith(keys::relation_prefix(
+        kind.key(),
+        unit,
+        relation.key(),
+    )));
+    let list = format!("rel:{org}:{}:{unit}:{}", kind.key(), relation.key());
+    super::listing::page(table, cursors, &list, query, page).await
+}
+
+/// Which of `users` hold `relation` to a unit (in the order given).
+pub async fn holders(
+    table: &dyn Table,
+    org: Uuid,
+    kind: Kind,
+    unit: Uuid,
+    relation: Relation,
+    users: &[Uuid],
+) -> anyhow::Result<Vec<Uuid>> {
+    let wanted: Vec<Key> = users.iter().map(|u| relation_key(org, kind, unit, relation, *u)).collect();
+    let mut existing: Vec<Key> = Vec::new();
+    for chunk in wanted.chunks(MAX_BATCH_GET) {
+        existing.extend(table.batch_get(chunk).await?.iter().filter_map(Key::of));
+    }
+    Ok(users.iter().zip(&wanted).filter(|(_, key)| existing.contains(key)).map(|(user, _)| *user).collect())
+}
+
+/// Most deletes in one transaction of a sweep.
+pub const DELETE_BATCH: usize = 25;
+
+/// Deletes every item `query` matches, [`DELETE_BATCH`] per transaction.
+pub(crate) async fn delete_matching(table: &dyn Table, query: Query) -> Result<(), TableError> {
+    let mut query = query.limit(DELETE_BATCH as u32);
+    loop {
+        let page = table.query(&query).await?;
+        let keys: Vec<Key> = page.items.iter().filter_map(Key::of).collect();
+        if !keys.is_empty() {
+            let ops = keys.into_iter().map(|key| WriteOp::Delete { key, condition: Condition::Always }).collect();
+            table.transact_write(ops).await?;
+        }
+        match (page.items.last(), page.last_key) {
+            (Some(last), Some(_)) => query = query.start_after(last),
+            _ => return Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

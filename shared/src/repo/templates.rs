@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::events::{Alarm, Reminder};
 use super::{from_item, to_item};
 use crate::keys;
-use crate::table::{Condition, Index, Key, Query, SortKey, Table, WriteOp};
+use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, WriteOp};
 
 /// A stored template (also its API view).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -100,4 +100,9 @@ pub fn user_query(user: Uuid) -> Query {
 /// The query listing an organisation's templates (oldest first).
 pub fn organisation_query(org: Uuid) -> Query {
     Query::new(Index::Gsi1, keys::org_templates_gsi1pk(org)).sort_key(SortKey::BeginsWith("TEMPLATE#".into()))
+}
+
+/// Decodes listed templates.
+pub fn decode(items: Vec<Item>) -> anyhow::Result<Vec<Template>> {
+    items.into_iter().map(from_item).collect()
 }

@@ -9,7 +9,7 @@ use super::{from_item, to_item};
 use crate::domain::{Email, PasswordHash};
 use crate::keys;
 use crate::repo::organisations::Membership;
-use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, WriteOp};
+use crate::table::{Condition, Index, Item, Key, Query, SortKey, Table, Update, WriteOp};
 
 /// Platform-wide role.
 pub const SUPERADMIN: &str = "superadmin";
@@ -343,20 +343,144 @@ impl Profile {
 /// Writes that create `user` with its email guard (fails on a taken email).
 pub fn create_ops(user: &UserRecord) -> anyhow::Result<Vec<WriteOp>> {
     let item = to_item(user, keys::user_pk(user.id), keys::USER_SK.into(), "User")?;
+    Ok(vec![WriteOp::Put { item, condition: Condition::NotExists }, email_guard_op(&user.email, user.id)])
+}
+
+/// The write that reserves `email` for `user` (fails when it is taken).
+pub fn email_guard_op(email: &str, user: Uuid) -> WriteOp {
     let mut guard = Item::new();
-    guard.insert("PK".into(), keys::email_pk(&user.email).into());
+    guard.insert("PK".into(), keys::email_pk(email).into());
     guard.insert("SK".into(), keys::EMAIL_SK.into());
     guard.insert(keys::ENTITY_TYPE.into(), "EmailGuard".into());
-    guard.insert("userId".into(), user.id.to_string().into());
-    Ok(vec![
-        WriteOp::Put { item, condition: Condition::NotExists },
-        WriteOp::Put { item: guard, condition: Condition::NotExists },
-    ])
+    guard.insert("userId".into(), user.to_string().into());
+    WriteOp::Put { item: guard, condition: Condition::NotExists }
+}
+
+/// A change of one user's item: bumps the version and is guarded by the
+/// version that was read (and by the user not being deleted), so concurrent
+/// changes never overwrite each other. Attribute names stay in here.
+#[derive(Debug, Clone)]
+pub struct UserChange {
+    update: Update,
+}
+
+impl UserChange {
+    /// A change of `user` (as read) made at `now`.
+    pub fn of(user: &UserRecord, now: DateTime<Utc>) -> Self {
+        let update = Update::new(key(user.id)).set("updatedAt", json(now)).set("version", user.version + 1).when(
+            Condition::All(vec![Condition::version_is(user.version), Condition::AttrNotExists("deleting".into())]),
+        );
+        Self { update }
+    }
+
+    fn set(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.update = self.update.set(name, value);
+        self
+    }
+
+    /// Sets the email address (normalised) and whether it is verified.
+    pub fn email(self, email: &str, verified: bool) -> Self {
+        self.set("email", email).email_verified(verified)
+    }
+
+    /// Marks the address verified or not.
+    pub fn email_verified(self, verified: bool) -> Self {
+        self.set("emailVerified", verified)
+    }
+
+    /// Sets a new password hash (and when it changed).
+    pub fn password(self, hash: &PasswordHash, now: DateTime<Utc>) -> Self {
+        self.set("passwordHash", hash.as_str()).set("passwordChangedAt", json(now))
+    }
+
+    /// Whether TOTP is enabled.
+    pub fn mfa_enabled(self, enabled: bool) -> Self {
+        self.set("mfaEnabled", enabled)
+    }
+
+    /// The administrator's lock and deactivation flags.
+    pub fn lock_state(self, locked: bool, deactivated: bool) -> Self {
+        self.set("locked", locked).set("deactivated", deactivated)
+    }
+
+    /// Clears the failed sign-in counter and any temporary lockout.
+    pub fn clear_failures(mut self) -> Self {
+        self.update = self.update.set("failedLogins", 0).remove("lockoutUntil");
+        self
+    }
+
+    /// Marks the user as being deleted (gone for every other route).
+    pub fn deleting(self) -> Self {
+        self.set("deleting", true)
+    }
+
+    /// Sets names (when given) and the whole profile (absent fields removed).
+    pub fn profile(
+        mut self,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        profile: &Profile,
+    ) -> anyhow::Result<Self> {
+        if let Some(name) = first_name {
+            self = self.set("firstName", name);
+        }
+        if let Some(name) = last_name {
+            self = self.set("lastName", name);
+        }
+        if let serde_json::Value::Object(fields) = serde_json::to_value(profile)? {
+            for (name, value) in fields {
+                self.update = if value.is_null() { self.update.remove(name) } else { self.update.set(name, value) };
+            }
+        }
+        Ok(self)
+    }
+
+    /// The write.
+    pub fn op(self) -> WriteOp {
+        WriteOp::Update(self.update)
+    }
+}
+
+/// The stored form of an instant.
+fn json(at: DateTime<Utc>) -> serde_json::Value {
+    serde_json::to_value(at).unwrap_or_default()
+}
+
+/// The key of user `id`'s item.
+fn key(id: Uuid) -> Key {
+    Key::new(keys::user_pk(id), keys::USER_SK)
+}
+
+/// Counts a failed sign-in of `user`, guarded by the count that was read
+/// (`failed`): the next count, or a reset counter and a lockout until
+/// `lock_until` when this failure locks the account.
+pub fn failed_sign_in_op(user: Uuid, failed: u32, lock_until: Option<DateTime<Utc>>) -> WriteOp {
+    let update = Update::new(key(user)).when(Condition::eq("failedLogins", failed));
+    WriteOp::Update(match lock_until {
+        Some(until) => update.set("failedLogins", 0).set("lockoutUntil", json(until)),
+        None => update.set("failedLogins", failed + 1),
+    })
+}
+
+/// A successful sign-in of `user` (as read): the failure counter is reset,
+/// and the write holds only while the password, lock and deactivation are
+/// as read, so a concurrent password change or lock cannot be outrun.
+pub fn signed_in_op(user: &UserRecord) -> WriteOp {
+    let still_valid = Condition::All(vec![
+        Condition::eq("passwordHash", user.password_hash.clone().unwrap_or_default()),
+        Condition::eq("locked", false),
+        Condition::eq("deactivated", false),
+    ]);
+    if user.failed_logins > 0 || user.lockout_until.is_some() {
+        WriteOp::Update(Update::new(key(user.id)).set("failedLogins", 0).remove("lockoutUntil").when(still_valid))
+    } else {
+        WriteOp::Check { key: key(user.id), condition: still_valid }
+    }
 }
 
 /// Reads a user.
 pub async fn get(table: &dyn Table, id: Uuid) -> anyhow::Result<Option<UserRecord>> {
-    match table.get(&Key::new(keys::user_pk(id), keys::USER_SK)).await? {
+    match table.get(&key(id)).await? {
         Some(item) => Ok(Some(from_item(item)?)),
         None => Ok(None),
     }
@@ -411,6 +535,80 @@ pub async fn get_many(table: &dyn Table, ids: &[Uuid]) -> anyhow::Result<Vec<Use
         }
     }
     Ok(out)
+}
+
+/// What deleting a user removes besides the user item itself: everything
+/// in the user's partition (preferences, followers, planners, contacts,
+/// attachments, sessions, credentials ...), their memberships, the users
+/// they follow and the members they plan for.
+#[derive(Debug, Default)]
+pub struct Belongings {
+    keys: std::collections::BTreeSet<Key>,
+    /// The user's attachments, whose files go too.
+    pub attachments: Vec<Uuid>,
+}
+
+/// Reads what deleting user `id` removes (all pages).
+pub async fn belongings(table: &dyn Table, id: Uuid) -> anyhow::Result<Belongings> {
+    use super::listing::query_all;
+    let mut out = Belongings::default();
+    for item in query_all(table, Query::new(Index::Primary, keys::user_pk(id))).await? {
+        if item.get(keys::ENTITY_TYPE).and_then(|v| v.as_str()) == Some("Attachment")
+            && let Some(attachment) = item.get("id").and_then(|v| v.as_str()).and_then(|v| Uuid::parse_str(v).ok())
+        {
+            out.attachments.push(attachment);
+        }
+        out.keys.extend(Key::of(&item));
+    }
+    for query in [
+        Query::new(Index::Gsi1, keys::user_pk(id)).sort_key(SortKey::BeginsWith("ORG#".into())),
+        Query::new(Index::Gsi1, keys::follows_gsi1pk("user", id)),
+        Query::new(Index::Gsi1, keys::plans_gsi1pk(id)),
+    ] {
+        for item in query_all(table, query).await? {
+            out.keys.extend(Key::of(&item));
+        }
+    }
+    out.keys.remove(&key(id));
+    Ok(out)
+}
+
+/// Deletes `belongings` of user `id` (with the guard of `email`) in
+/// transactions of the largest allowed size; repeating it is harmless.
+pub async fn delete_belongings(
+    table: &dyn Table,
+    belongings: Belongings,
+    email: &str,
+    id: Uuid,
+) -> Result<(), crate::table::TableError> {
+    let mut ops: Vec<WriteOp> =
+        belongings.keys.into_iter().map(|key| WriteOp::Delete { key, condition: Condition::Always }).collect();
+    ops.push(delete_email_guard_op(email, id));
+    for chunk in ops.chunks(crate::table::MAX_TRANSACTION_ITEMS) {
+        table.transact_write(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// Deletes user `id`'s item, last, only while it is marked deleting (a
+/// user already gone is fine).
+pub async fn delete_marked(table: &dyn Table, id: Uuid) -> Result<(), crate::table::TableError> {
+    match table.delete(&key(id), Condition::AttrExists("deleting".into())).await {
+        Ok(_) | Err(crate::table::TableError::ConditionFailed { .. }) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// The write that deactivates user `id` whatever its version (when the
+/// last organisation they belonged to is deleted); fails if the user is gone.
+pub fn deactivate_op(id: Uuid, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Update(
+        Update::new(key(id))
+            .set("deactivated", true)
+            .set("updatedAt", json(now))
+            .add("version", 1)
+            .when(Condition::Exists),
+    )
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@
 use std::io::BufRead;
 
 use anyhow::Context;
+use platform::table::dynamo::DynamoTable;
 use secrecy::SecretString;
-use shared::table::dynamo::DynamoTable;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -65,3 +65,24 @@ pub trait Blobs: Send + Sync + 'static {
     /// Deletes a blob; deleting an absent blob is not an error.
     async fn delete(&self, key: &str) -> anyhow::Result<()>;
 }
+
+/// The blob store of a function that stores no blobs (a deployed function
+/// links only the AWS clients it uses): every call fails, loudly.
+#[derive(Debug, Default)]
+pub struct UnconfiguredBlobs;
+
+#[async_trait]
+impl Blobs for UnconfiguredBlobs {
+    async fn presign_upload(&self, _spec: &UploadSpec) -> anyhow::Result<PresignedRequest> {
+        anyhow::bail!("this function has no blob store configured")
+    }
+    async fn presign_download(&self, _key: &str, _expires_in: Duration) -> anyhow::Result<PresignedRequest> {
+        anyhow::bail!("this function has no blob store configured")
+    }
+    async fn head(&self, _key: &str) -> anyhow::Result<Option<BlobMeta>> {
+        anyhow::bail!("this function has no blob store configured")
+    }
+    async fn delete(&self, _key: &str) -> anyhow::Result<()> {
+        anyhow::bail!("this function has no blob store configured")
+    }
+}

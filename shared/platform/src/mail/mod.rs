@@ -48,3 +48,15 @@ pub trait Mailer: Send + Sync + 'static {
     /// Sends one mail; an error means it was not accepted for delivery.
     async fn send(&self, mail: &Mail) -> anyhow::Result<()>;
 }
+
+/// The mailer of a function that sends no mail (a deployed function links
+/// only the AWS clients it uses): every send fails, loudly.
+#[derive(Debug, Default)]
+pub struct UnconfiguredMailer;
+
+#[async_trait]
+impl Mailer for UnconfiguredMailer {
+    async fn send(&self, _mail: &Mail) -> anyhow::Result<()> {
+        anyhow::bail!("this function has no mailer configured")
+    }
+}

@@ -19,9 +19,10 @@
 //!
 //! Every write call is one redb write transaction, committed with redb's
 //! default (immediate) durability: once a call returns `Ok`, the write
-//! survives a crash or `kill -9`. redb admits one writer at a time, so a
-//! condition can never be invalidated between its check and its write, and
-//! [`TableError::Conflict`] never occurs here.
+//! survives a crash or `kill -9`. redb admits one writer at a time (across
+//! processes too, for a table opened with [`EmbeddedTable::open_shared`]),
+//! so a condition can never be invalidated between its check and its write,
+//! and [`TableError::Conflict`] never occurs here.
 //!
 //! TTL is not enforced: like DynamoDB, which deletes expired items lazily
 //! (often days later), readers must treat `ttl` themselves.
@@ -33,7 +34,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Builder, ConcurrencyMode, Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Number, Value};
 
 use super::{
@@ -74,11 +75,33 @@ impl EmbeddedTable {
     /// parent directories. The file is locked: a second process opening it
     /// fails rather than corrupting it.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_in(path, ConcurrencyMode::ExclusiveWriter)
+    }
+
+    /// Like [`open`](Self::open), but any number of processes that open the
+    /// file this way share it: the devserver and the functions run by `cargo
+    /// lambda watch`, each its own process, over one data directory. redb's
+    /// multi-writer mode coordinates them with byte-range locks on the file:
+    /// one write transaction at a time across all of them (a `begin_write`
+    /// waits for another process's to end), every transaction sees the
+    /// latest commit, and a crashed process's locks go with it. So a
+    /// condition is still checked and written atomically. Commits cost a
+    /// little more (always two-phase), hence not the default. An
+    /// [`open`](Self::open) of the same file fails while it is shared, and
+    /// the other way round.
+    pub fn open_shared(path: &Path) -> anyhow::Result<Self> {
+        Self::open_in(path, ConcurrencyMode::MultiWriter)
+    }
+
+    fn open_in(path: &Path, mode: ConcurrencyMode) -> anyhow::Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating directory {} for the embedded table", parent.display()))?;
         }
-        let db = Database::create(path).with_context(|| format!("opening embedded table {}", path.display()))?;
+        let db = Builder::new()
+            .set_concurrency_mode(mode)
+            .create(path)
+            .with_context(|| format!("opening embedded table {}", path.display()))?;
         // Create the tables up front so read transactions can always open them.
         let txn = db.begin_write().context("starting the schema transaction")?;
         txn.open_table(ITEMS).context("creating the items table")?;

@@ -342,6 +342,21 @@ pub enum TableError {
     Backend(#[source] anyhow::Error),
 }
 
+impl TableError {
+    /// Whether the write lost a race (a condition failed or a transaction
+    /// clashed): the data changed since it was read, so reading again and
+    /// retrying may succeed. Lets callers outside the repositories decide
+    /// without naming the variants.
+    pub fn is_race(&self) -> bool {
+        matches!(self, TableError::ConditionFailed { .. } | TableError::Conflict)
+    }
+
+    /// Whether a condition failed (not a transaction clash).
+    pub fn is_condition_failed(&self) -> bool {
+        matches!(self, TableError::ConditionFailed { .. })
+    }
+}
+
 /// The storage port. All operations are atomic per call; `transact_write` is
 /// all-or-nothing across up to [`MAX_TRANSACTION_ITEMS`] items.
 #[async_trait]
