@@ -190,7 +190,7 @@ def proc_status(pid):
     with open("/proc/%d/status" % pid) as status:
         for line in status:
             name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
+            if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 fields[name] = int(value.split()[0]) / 1024.0  # kB -> MiB
     return fields
 
@@ -223,6 +223,11 @@ def one_run(api, spec, env, invocations, timeout):
             latencies.append((arrived - api.sent_at[request_id]) / 1e6)
         memory = proc_status(process.pid)
         init_ms = (api.first_next - started) / 1e6
+    except RuntimeError as failure:
+        process.kill()
+        process.wait()
+        log.seek(0)
+        raise RuntimeError("%s\n--- function output (tail) ---\n%s" % (failure, log.read().decode(errors="replace")[-2000:]))
     finally:
         process.kill()
         api.events.put(None)  # release a /next the process left waiting
@@ -238,6 +243,8 @@ def one_run(api, spec, env, invocations, timeout):
         "p99_ms": percentile(warm, 99),
         "rss_mib": memory.get("VmRSS", 0.0),
         "hwm_mib": memory.get("VmHWM", 0.0),
+        "rss_anon_mib": memory.get("RssAnon", 0.0),
+        "rss_file_mib": memory.get("RssFile", 0.0),
         "output_tail": output[-400:],
     }
 

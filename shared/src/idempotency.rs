@@ -20,10 +20,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 
-use crate::auth::Principal;
 use crate::crypto::sha256_hex;
 use crate::error::ApiError;
 use crate::extract::MAX_JSON_BODY;
+use crate::identity::auth::Principal;
 use crate::keys;
 use crate::state::AppState;
 use crate::table::{Cmp, Condition, Item, Key, TableError, Update};

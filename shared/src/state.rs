@@ -19,11 +19,11 @@ use std::sync::{Arc, OnceLock};
 use anyhow::Context;
 use tokio::task::JoinHandle;
 
-use crate::access_token::TokenKeys;
 use crate::blobs::{Blobs, UnconfiguredBlobs};
 use crate::clock::Clock;
 use crate::config::LambdaConfig;
 use crate::crypto::hmac_sha256;
+use crate::identity::access_token::TokenKeys;
 use crate::mail::{Mailer, UnconfiguredMailer};
 use crate::pagination::CursorCodec;
 use crate::push::{Push, UnconfiguredPush};

@@ -5,7 +5,9 @@
 
 use reqwest::Response;
 use serde_json::{Value, json};
-use shared::repo::sessions::{self, SessionKind, SessionRecord};
+use shared::identity::sessions;
+use shared::identity::sessions::SessionKind;
+use shared::identity::sessions::SessionRecord;
 use uuid::Uuid;
 
 use crate::{ClockExt, TestApp, sign_up_body};

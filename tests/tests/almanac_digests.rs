@@ -266,7 +266,7 @@ async fn a_deleted_user_gets_no_digest_and_their_due_item_disappears(app: TestAp
     let minute = chrono::DateTime::parse_from_rfc3339("2026-03-29T07:00:00Z").unwrap().with_timezone(&chrono::Utc);
     let due_items = || async {
         let mut count = 0;
-        for shard in 0..shared::repo::reminders::SHARDS {
+        for shard in 0..shared::scheduling::reminders::SHARDS {
             let query = shared::table::Query::new(shared::table::Index::Primary, shared::keys::due_pk(minute, shard));
             count += app.state.table.query(&query).await.unwrap().items.len();
         }

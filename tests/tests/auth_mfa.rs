@@ -59,7 +59,7 @@ async fn enabling_totp_makes_sign_in_need_a_code(app: TestApp) {
     let status: Value = app.get("/v1/auth/mfa", Some(&token)).await.json().await.unwrap();
     assert_eq!(status, json!({"enabled": true}));
     assert_eq!(user_item(&app, user).await["mfaEnabled"], true);
-    let stored = app.state.table.get(&shared::mfa::totp_key(user)).await.unwrap().unwrap();
+    let stored = app.state.table.get(&shared::identity::mfa::totp_key(user)).await.unwrap().unwrap();
     assert_eq!(stored["enabled"], true);
 
     // The code that enabled MFA cannot sign in (same time step).
@@ -131,7 +131,7 @@ async fn disabling_mfa_needs_a_current_code_and_sends_a_notice(app: TestApp) {
     sign_in(&app, EMAIL, PASSWORD).await;
     let notice = &mails_to(&app, EMAIL)[0];
     assert!(notice.subject.contains("Two-factor authentication was turned off"), "{}", notice.subject);
-    let leftover = shared::mfa::backup_code_keys(app.state.table.as_ref(), user).await.unwrap();
+    let leftover = shared::identity::mfa::backup_code_keys(app.state.table.as_ref(), user).await.unwrap();
     assert!(leftover.is_empty(), "backup codes go with MFA");
     assert!(platform_audit_actions(&app).await.iter().any(|a| a == "mfa.disabled"));
 }

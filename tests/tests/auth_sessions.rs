@@ -307,7 +307,7 @@ async fn revoke_all_can_keep_the_callers_session(app: TestApp) {
     let list = sessions_of(&app, &keep.access_token).await;
     let keep_id = list["items"].as_array().unwrap().iter().find(|s| s["current"] == true).unwrap()["id"].clone();
 
-    let ended = shared::repo::sessions::revoke_all(app.state.table.as_ref(), user, keep_id.as_str()).await.unwrap();
+    let ended = shared::identity::sessions::revoke_all(app.state.table.as_ref(), user, keep_id.as_str()).await.unwrap();
 
     assert_eq!(ended, 1);
     assert_eq!(status_with(&app, &keep.access_token).await, 200);
@@ -360,7 +360,8 @@ async fn cookie_sessions_need_the_csrf_token_to_change_anything(app: TestApp) {
 async fn forged_or_orphaned_access_tokens_are_rejected(app: TestApp) {
     let user = ada(&app).await;
     let now = app.clock.now_utc();
-    let wrong_key = shared::auth::TokenKeys::new(&[9; 32]).issue(user, &Uuid::now_v7().to_string(), "*", now, now);
+    let wrong_key =
+        shared::identity::auth::TokenKeys::new(&[9; 32]).issue(user, &Uuid::now_v7().to_string(), "*", now, now);
     let no_session = app.state.tokens.issue(user, &Uuid::now_v7().to_string(), "*", now, now);
     let tokens = sign_in(&app, ADA, PASSWORD).await;
     let claims = tokens.access_token.split('.').nth(1).unwrap().to_string();

@@ -7,7 +7,7 @@
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use shared::repo::planners;
+use shared::people::planners;
 use sundial_tests::identity::{created_member, join_by_invitation, superadmin};
 use sundial_tests::{TestApp, json_of, on_both_tables};
 use uuid::Uuid;

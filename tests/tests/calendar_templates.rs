@@ -5,8 +5,10 @@
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use shared::domain::{Email, Role};
-use shared::repo::organisations::{self, Membership};
-use shared::repo::users::{self, UserRecord};
+use shared::organisations;
+use shared::organisations::Membership;
+use shared::people::users;
+use shared::people::users::UserRecord;
 use sundial_tests::identity::signed_up_owner;
 use sundial_tests::json_of;
 use sundial_tests::{ClockExt, TestApp, on_both_tables, problem};

@@ -205,7 +205,7 @@ async fn deleting_the_organisation_removes_its_keys(app: TestApp) {
     let deleted = send(&app, Method::DELETE, &org_path, None, Auth::Bearer(&org.token)).await;
     assert!(deleted.status().is_success(), "deleted: {}", deleted.status());
     assert_eq!(code_of(send(&app, Method::GET, &org_path, None, Auth::Key(key)).await, 401).await, "unauthenticated");
-    let lookup = Key::new(keys::api_key_hash_pk(&shared::repo::api_keys::hash(key)), keys::API_KEY_HASH_SK);
+    let lookup = Key::new(keys::api_key_hash_pk(&shared::access::api_keys::hash(key)), keys::API_KEY_HASH_SK);
     assert!(app.state.table.get(&lookup).await.unwrap().is_none());
 }
 

@@ -5,7 +5,8 @@
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use shared::repo::users::{self, UserRecord};
+use shared::people::users;
+use shared::people::users::UserRecord;
 use shared::table::{Index, Key, Query, Update};
 use sundial_tests::identity::superadmin;
 use sundial_tests::json_of;
@@ -67,8 +68,8 @@ async fn member(app: &TestApp, org: &Org, role: &str) -> (Uuid, String) {
 async fn join(app: &TestApp, org: &Org, user: Uuid, role: &str) {
     let role: shared::domain::Role = serde_json::from_value(json!(role)).unwrap();
     let membership =
-        shared::repo::organisations::Membership::new(Uuid::parse_str(&org.id).unwrap(), user, role, app.clock_now());
-    let op = shared::repo::organisations::add_member_op(&membership).unwrap();
+        shared::organisations::Membership::new(Uuid::parse_str(&org.id).unwrap(), user, role, app.clock_now());
+    let op = shared::organisations::add_member_op(&membership).unwrap();
     app.state.table.transact_write(vec![op]).await.unwrap();
 }
 
@@ -772,7 +773,7 @@ async fn an_interrupted_deletion_resumes_with_another_delete(app: TestApp) {
         table.delete(&Key::of(&item).unwrap(), shared::table::Condition::Always).await.unwrap();
     }
     assert!(
-        shared::repo::organisations::get(table, org_id).await.unwrap().is_none(),
+        shared::organisations::get(table, org_id).await.unwrap().is_none(),
         "a deleting organisation reads as gone"
     );
     let path = format!("/v1/organisations/{}", org.id);

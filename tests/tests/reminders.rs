@@ -211,14 +211,14 @@ on_both_tables!(
 /// repository (creating 5,000 events over HTTP would dominate the test):
 /// one run delivers each once, a replay none.
 async fn five_thousand_reminders_due_in_one_minute_are_all_delivered_once(app: TestApp) {
-    use shared::repo::events::Channel;
-    use shared::repo::reminders::DueItem;
+    use shared::calendar::events::Channel;
+    use shared::scheduling::reminders::DueItem;
     let (_, owner, token) = signed_up_owner(&app).await;
     let fire_at = chrono::DateTime::parse_from_rfc3339("2026-03-29T07:50:00Z").unwrap().with_timezone(&chrono::Utc);
     let mut batch = Vec::new();
     for i in 0..5000u32 {
         let item = DueItem {
-            kind: shared::repo::reminders::DueKind::Reminder,
+            kind: shared::scheduling::reminders::DueKind::Reminder,
             event_id: uuid::Uuid::now_v7(),
             owner_id: owner,
             recurring: false,

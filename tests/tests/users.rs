@@ -5,7 +5,8 @@
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use shared::one_time::{self, Purpose};
+use shared::identity::one_time;
+use shared::identity::one_time::Purpose;
 use shared::table::{Index, Query};
 use sundial_tests::{ClockExt, TestApp, bad_fields, json_of, on_both_tables, problem};
 use uuid::Uuid;
@@ -673,7 +674,7 @@ async fn attachments_upload_confirm_download_and_delete(app: TestApp) {
 
     assert_eq!(send(&app, Method::DELETE, &path, &token, None, None).await.status(), 204);
     assert_eq!(app.get(&path, Some(&token)).await.status(), 404);
-    let key = shared::repo::attachments::blob_key(me, Uuid::parse_str(&attachment_id).unwrap());
+    let key = shared::people::attachments::blob_key(me, Uuid::parse_str(&attachment_id).unwrap());
     assert!(app.state.blobs.head(&key).await.unwrap().is_none(), "the file went with it");
 }
 
@@ -698,7 +699,7 @@ async fn deleting_a_user_removes_everything_they_own_and_can_be_resumed(app: Tes
         .await
         .unwrap();
     let attachment = Uuid::parse_str(ticket["attachmentId"].as_str().unwrap()).unwrap();
-    let blob = shared::repo::attachments::blob_key(bo, attachment);
+    let blob = shared::people::attachments::blob_key(bo, attachment);
     let upload = &ticket["upload"];
     let mut put = app.client.put(upload["url"].as_str().unwrap());
     for header in upload["headers"].as_array().unwrap() {

@@ -14,14 +14,19 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::audit::RequestMeta;
-use shared::auth::{Principal, require_recent_login};
 use shared::domain::Email;
 use shared::error::Problem;
 use shared::extract::Json;
+use shared::identity::auth::Principal;
+use shared::identity::auth::require_recent_login;
+use shared::identity::email_changes;
+use shared::identity::email_changes::PendingEmailChangeRecord;
+use shared::identity::one_time;
+use shared::identity::one_time::Purpose;
 use shared::mail::templates::{self, Recipient, SecurityEvent};
-use shared::one_time::{self, Purpose};
-use shared::repo::email_changes::{self, PendingEmailChangeRecord};
-use shared::repo::users::{self, User, UserChange};
+use shared::people::users;
+use shared::people::users::User;
+use shared::people::users::UserChange;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -196,7 +201,7 @@ pub async fn request_email_change(
 
     let now = state.clock.now();
     require_recent_login(&principal, &user, Some(&body.password), now).await?;
-    shared::mfa::check_second_factor(&state, &user, body.mfa_code.as_deref()).await.map_err(|e| match e {
+    shared::identity::mfa::check_second_factor(&state, &user, body.mfa_code.as_deref()).await.map_err(|e| match e {
         // The caller is signed in: a wrong code is a bad field, not a lost session.
         ApiError::Unauthenticated => ApiError::invalid("mfaCode", "is wrong, expired or already used"),
         other => other,

@@ -1,5 +1,5 @@
 //! Routes for TOTP and backup codes (seed 003's MFA endpoints). The logic
-//! (codes, replay protection, backup-code storage) is in `shared::mfa`,
+//! (codes, replay protection, backup-code storage) is in `shared::identity::mfa`,
 //! which sign-in uses too; these routes manage the configuration.
 //!
 //! A new secret stays pending until a code from it is confirmed, so a
@@ -13,13 +13,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use shared::audit::RequestMeta;
-use shared::auth::{Principal, require_recent_login};
 use shared::error::Problem;
 use shared::extract::Json;
 use shared::idempotency::no_store;
+use shared::identity::auth::Principal;
+use shared::identity::auth::require_recent_login;
+use shared::identity::mfa;
+use shared::identity::mfa::TotpRecord;
 use shared::mail::templates::{self, SecurityEvent};
-use shared::mfa::{self, TotpRecord};
-use shared::repo::users::UserChange;
+use shared::people::users::UserChange;
 use shared::{ApiError, AppState, Result};
 
 use crate::password::{audit, changed_meanwhile, current_user, recipient, send_quietly};

@@ -14,17 +14,21 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::{Principal, require_recent_login};
 use shared::domain::{Email, Password};
 use shared::error::Problem;
 use shared::extract::Json;
+use shared::identity::auth::Principal;
+use shared::identity::auth::require_recent_login;
+use shared::identity::one_time;
+use shared::identity::one_time::Purpose;
+use shared::identity::sessions;
 use shared::kit::BodyProblems;
 use shared::kit::commit_with;
 use shared::mail::Mail;
 use shared::mail::templates::{self, Recipient, SecurityEvent};
-use shared::one_time::{self, Purpose};
-use shared::repo::sessions;
-use shared::repo::users::{self, UserChange, UserRecord};
+use shared::people::users;
+use shared::people::users::UserChange;
+use shared::people::users::UserRecord;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 

@@ -17,16 +17,25 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::{self, ACCESS_TOKEN_TTL, Credential, Principal, hashes_match};
 use shared::crypto::random_token;
 use shared::domain::{Email, Password, PasswordHash};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::idempotency::no_store;
+use shared::identity::auth;
+use shared::identity::auth::ACCESS_TOKEN_TTL;
+use shared::identity::auth::Credential;
+use shared::identity::auth::Principal;
+use shared::identity::auth::hashes_match;
+use shared::identity::sessions;
+use shared::identity::sessions::SESSION_TTL;
+use shared::identity::sessions::SessionKind;
+use shared::identity::sessions::SessionRecord;
 use shared::kit::{BodyProblems, ListParams};
 use shared::pagination::{ListResponse, PageRequest, query_page};
-use shared::repo::sessions::{self, SESSION_TTL, SessionKind, SessionRecord};
-use shared::repo::users::{self, User, UserRecord};
+use shared::people::users;
+use shared::people::users::User;
+use shared::people::users::UserRecord;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -232,7 +241,7 @@ async fn authenticate(state: &AppState, body: &SignInRequest, meta: &RequestMeta
     if user.locked || user.deactivated {
         return Err(ApiError::AccountLocked { until: None });
     }
-    match shared::mfa::check_second_factor(state, user, body.mfa_code.as_deref()).await {
+    match shared::identity::mfa::check_second_factor(state, user, body.mfa_code.as_deref()).await {
         // A wrong second factor counts like a wrong password, so codes cannot be brute-forced.
         Err(ApiError::Unauthenticated) => return Err(record_failure(state, user, now, meta).await?),
         other => other?,

@@ -11,16 +11,19 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::{Principal, require_recent_login};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::BoundedText;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
+use shared::identity::auth::require_recent_login;
+use shared::identity::personal_tokens;
+use shared::identity::personal_tokens::PersonalToken;
+use shared::identity::personal_tokens::PersonalTokenRecord;
 use shared::kit::{BodyProblems, ListParams};
 use shared::mail::templates::{self, SecurityEvent};
 use shared::pagination::{ListResponse, PageRequest, query_page};
-use shared::repo::personal_tokens::{self, PersonalToken, PersonalTokenRecord};
-use shared::repo::users;
+use shared::people::users;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -64,7 +67,7 @@ pub struct CreatedPersonalToken {
 
 /// Checks each scope against the areas a personal access token may name.
 fn parse_scopes(v: &mut Validator, raw: &[String]) -> Vec<String> {
-    shared::auth::parse_scopes(v, raw, &SCOPE_AREAS)
+    shared::identity::auth::parse_scopes(v, raw, &SCOPE_AREAS)
 }
 
 /// Lists the caller's personal access tokens (never their secrets).

@@ -9,7 +9,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::repo::events::{Detached, EventDetails, EventRecord, EventStatus, OccurrenceRecord, OccurrenceState};
+use shared::calendar::events::Detached;
+use shared::calendar::events::EventDetails;
+use shared::calendar::events::EventRecord;
+use shared::calendar::events::EventStatus;
+use shared::calendar::events::OccurrenceRecord;
+use shared::calendar::events::OccurrenceState;
 use uuid::Uuid;
 
 fn utc(s: &str) -> DateTime<Utc> {

@@ -20,15 +20,22 @@ use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use shared::access::authz_org::require_superadmin;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz_org::require_superadmin;
+use shared::calendar::almanac;
+use shared::calendar::almanac::AlmanacEvent;
+use shared::calendar::almanac::EVENT;
+use shared::calendar::almanac::EventName;
+use shared::calendar::almanac::LOCATION;
+use shared::calendar::almanac::Location;
+use shared::calendar::almanac::SUBJECT;
+use shared::calendar::almanac::Subject;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
 use shared::kit::write_failed;
 use shared::pagination::{PageRequest, query_page};
-use shared::repo::Writes;
-use shared::repo::almanac::{self, AlmanacEvent, EVENT, EventName, LOCATION, Location, SUBJECT, Subject};
+use shared::store::Writes;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 

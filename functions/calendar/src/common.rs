@@ -1,8 +1,9 @@
 //! What the calendar handlers share: the OpenAPI problem responses, the
 //! list envelope and request validation of event fields.
 
+use shared::calendar::events::Alarm;
+use shared::calendar::events::Reminder;
 use shared::domain::BoundedText;
-use shared::repo::events::{Alarm, Reminder};
 use shared::validation::Validator;
 
 /// Most reminders per event.

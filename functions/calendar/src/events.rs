@@ -4,10 +4,10 @@
 //!
 //! An instance of a series is addressed as `<seriesId>_<originalStart>`
 //! (`20260329T063000Z`, or `20260329` for all-day events). Exceptions live
-//! as occurrence items next to the series (see `shared::repo::events`):
+//! as occurrence items next to the series (see `shared::calendar::events`):
 //! `one` writes such an item (the series then skips the original time even
 //! if the copy moves), `future` splits the series, `all` changes it. Every
-//! write goes through `shared::repo::calendar::commit`.
+//! write goes through `shared::calendar::commit`.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,17 +18,27 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use shared::access::authz::Area;
+use shared::access::authz::UserAccess;
+use shared::access::authz::user_access;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{Area, UserAccess, user_access};
+use shared::calendar::events as repo;
+use shared::calendar::events::Alarm;
+use shared::calendar::events::Detached;
+use shared::calendar::events::EventChange;
+use shared::calendar::events::EventDetails;
+use shared::calendar::events::EventPut;
+use shared::calendar::events::EventRecord;
+use shared::calendar::events::EventStatus;
+use shared::calendar::events::OccurrencePut;
+use shared::calendar::events::OccurrenceRecord;
+use shared::calendar::events::OccurrenceState;
+use shared::calendar::events::Reminder;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, Query};
+use shared::identity::auth::Principal;
 use shared::pagination::PageRequest;
-use shared::repo::events::{
-    self as repo, Alarm, Detached, EventChange, EventDetails, EventPut, EventRecord, EventStatus, OccurrencePut,
-    OccurrenceRecord, OccurrenceState, Reminder,
-};
-use shared::repo::users;
+use shared::people::users;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -749,7 +759,7 @@ pub async fn create_event(
         )],
         ..Default::default()
     };
-    shared::repo::calendar::commit(state.table.as_ref(), &change)
+    shared::calendar::commit(state.table.as_ref(), &change)
         .await
         .map_err(|e| write_failed(e, &IfMatch::Absent, "event"))?;
     let out = event_view(&record);
@@ -1206,9 +1216,7 @@ pub async fn patch_event(
             (change, event_view(&updated))
         }
     };
-    shared::repo::calendar::commit(state.table.as_ref(), &change)
-        .await
-        .map_err(|e| write_failed(e, &if_match, "event"))?;
+    shared::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &if_match, "event"))?;
     Ok((etag_headers(out.version), Json(out)))
 }
 
@@ -1274,7 +1282,7 @@ pub async fn delete_event(
             whole(record, repo::series_leftovers(table, record).await?)
         }
     };
-    shared::repo::calendar::commit(table, &change).await.map_err(|e| write_failed(e, &if_match, "event"))?;
+    shared::calendar::commit(table, &change).await.map_err(|e| write_failed(e, &if_match, "event"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1355,9 +1363,7 @@ pub async fn cancel_event(
             (change, event_view(&updated))
         }
     };
-    shared::repo::calendar::commit(state.table.as_ref(), &change)
-        .await
-        .map_err(|e| write_failed(e, &if_match, "event"))?;
+    shared::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, &if_match, "event"))?;
     Ok((etag_headers(out.version), Json(out)))
 }
 
@@ -1405,9 +1411,7 @@ async fn change_state(
             (change, out)
         }
     };
-    shared::repo::calendar::commit(state.table.as_ref(), &change)
-        .await
-        .map_err(|e| write_failed(e, if_match, "event"))?;
+    shared::calendar::commit(state.table.as_ref(), &change).await.map_err(|e| write_failed(e, if_match, "event"))?;
     Ok((etag_headers(out.version), Json(out)))
 }
 

@@ -1,6 +1,6 @@
 //! Recurring series: the pure recurrence logic now lives in
-//! `shared::recurrence`, because the reminders' due-item scheduling (in
-//! `shared::repo::reminders::scheduling_ops`, inside every event transaction)
+//! `shared::calendar::recurrence`, because the reminders' due-item scheduling (in
+//! `shared::scheduling::reminders::scheduling_ops`, inside every event transaction)
 //! needs the same expansion. Re-exported here so the calendar keeps its paths.
 
-pub use shared::recurrence::*;
+pub use shared::calendar::recurrence::*;

@@ -9,14 +9,19 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use shared::access::authz::Area;
+use shared::access::authz::UserAccess;
+use shared::access::authz::org_access;
+use shared::access::authz::user_access;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{Area, UserAccess, org_access, user_access};
+use shared::calendar::events::Alarm;
+use shared::calendar::events::Reminder;
+use shared::calendar::templates;
+use shared::calendar::templates::Template;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
 use shared::pagination::{PageRequest, query_page};
-use shared::repo::events::{Alarm, Reminder};
-use shared::repo::templates::{self, Template};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 

@@ -6,7 +6,9 @@ use secrecy::{ExposeSecret, SecretString};
 use shared::audit::{AuditEntry, RequestMeta};
 use shared::clock::Clock;
 use shared::domain::{Email, Password};
-use shared::repo::users::{self, SUPERADMIN, UserRecord};
+use shared::people::users;
+use shared::people::users::SUPERADMIN;
+use shared::people::users::UserRecord;
 
 /// Whether the superadmin was created now or already existed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Organisation API keys (seed 003 API-Token): owners and admins create
 //! scoped keys for integrations; a key (`X-API-Key: sdl_key_...`) then acts
-//! for the organisation (see `shared::auth`). The secret is shown once, in
+//! for the organisation (see `shared::identity::auth`). The secret is shown once, in
 //! the creation response, which is marked `no-store` so neither caches nor
 //! the idempotency layer keep it; only its hash is stored. Deleting a key
 //! removes its lookup item, so it stops working at once. A key also stops
@@ -14,14 +14,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use shared::access::api_keys;
+use shared::access::api_keys::ApiKey;
+use shared::access::api_keys::ApiKeyRecord;
+use shared::access::api_keys::SCOPE_AREAS;
+use shared::access::authz_org::org_context;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz_org::org_context;
 use shared::concurrency::IfMatch;
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
 use shared::pagination::ListResponse;
-use shared::repo::api_keys::{self, ApiKey, ApiKeyRecord, SCOPE_AREAS};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -67,7 +70,7 @@ pub struct CreatedApiKey {
 
 /// Checks each scope against the areas a key may name (never `auth`).
 fn parse_scopes(v: &mut Validator, raw: &[String]) -> Vec<String> {
-    shared::auth::parse_scopes(v, raw, &SCOPE_AREAS)
+    shared::identity::auth::parse_scopes(v, raw, &SCOPE_AREAS)
 }
 
 /// Lists the organisation's API keys (never their secrets).

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::kit::{CHANGED_CONCURRENTLY, commit_with};
-use shared::repo::Writes;
-use shared::repo::users::Person;
+use shared::people::users::Person;
+use shared::store::Writes;
 use shared::{ApiError, AppState};
 
 /// A user joined into a membership list.

@@ -26,9 +26,12 @@
 use uuid::Uuid;
 
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::repo::organisation_deletion as store;
-use shared::repo::organisations::Membership;
-use shared::repo::{Writes, planners, sessions, users};
+use shared::identity::sessions;
+use shared::organisations::Membership;
+use shared::organisations::organisation_deletion as store;
+use shared::people::planners;
+use shared::people::users;
+use shared::store::Writes;
 use shared::{ApiError, AppState};
 
 use crate::common::commit;

@@ -6,12 +6,13 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use shared::access::authz_org::org_context;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz_org::org_context;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId};
-use shared::repo::invitation_text::{self, InvitationText};
+use shared::identity::auth::Principal;
+use shared::organisations::invitation_text;
+use shared::organisations::invitation_text::InvitationText;
 use shared::validation::Validator;
 use shared::{AppState, Result};
 

@@ -5,7 +5,7 @@
 //! signed in with that address, as the existing user.
 //!
 //! Every step is one transaction with its audit entry (see
-//! `shared::repo::invitations` for the items): accepting creates the
+//! `shared::organisations::invitations` for the items): accepting creates the
 //! account (if new), the membership, marks the invitation accepted and
 //! spends the token together, so a token works once and a half-accepted
 //! invitation cannot exist.
@@ -17,19 +17,28 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use shared::access::authz_org::OrgContext;
+use shared::access::authz_org::org_context;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::{MaybePrincipal, Principal};
-use shared::authz_org::{OrgContext, org_context};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::{BoundedText, Email, Password, Role};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::MaybePrincipal;
+use shared::identity::auth::Principal;
 use shared::mail::templates;
 use shared::odata::{Fields, ListQuery};
+use shared::organisations;
+use shared::organisations::Membership;
+use shared::organisations::Organisation;
+use shared::organisations::invitations;
+use shared::organisations::invitations::Invitation;
+use shared::organisations::invitations::InvitationRecord;
+use shared::organisations::invitations::InvitationStatus;
 use shared::pagination::{ListResponse, PageRequest};
-use shared::repo::invitations::{self, Invitation, InvitationRecord, InvitationStatus};
-use shared::repo::organisations::{self, Membership, Organisation};
-use shared::repo::users::{self, User, UserRecord};
+use shared::people::users;
+use shared::people::users::User;
+use shared::people::users::UserRecord;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -126,7 +135,7 @@ async fn check_not_member(state: &AppState, org: Uuid, email: &Email) -> Result<
 /// is recovered with `resend`), so a failure is logged, not answered.
 async fn send_mail(state: &AppState, ctx: &OrgContext, record: &InvitationRecord, token: &str) {
     let org = &ctx.record.organisation;
-    let text = match shared::repo::invitation_text::get(state.table.as_ref(), org.id).await {
+    let text = match shared::organisations::invitation_text::get(state.table.as_ref(), org.id).await {
         Ok(text) => text.text,
         Err(err) => {
             tracing::error!(organisation_id = %org.id, error = %format!("{err:#}"), "reading the invitation text failed");

@@ -1,6 +1,6 @@
 //! Quick links and SSO entries. Each link belongs to one scope — the whole
 //! organisation, a department, a location or one user — and lists of a
-//! scope come back ordered by `order` (see `shared::repo::links`).
+//! scope come back ordered by `order` (see `shared::organisations::links`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -8,16 +8,20 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use shared::access::authz_org::org_context;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz_org::org_context;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
+use shared::organisations;
+use shared::organisations::links;
+use shared::organisations::links::Link;
+use shared::organisations::links::LinkScope;
+use shared::organisations::links::LinkType;
+use shared::organisations::structure;
+use shared::organisations::structure::Kind;
 use shared::pagination::{ListResponse, PageRequest};
-use shared::repo::links::{self, Link, LinkScope, LinkType};
-use shared::repo::organisations;
-use shared::repo::structure::{self, Kind};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 

@@ -17,19 +17,26 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use shared::access::authz::OrgAccess;
+use shared::access::authz_org::OrgContext;
+use shared::access::authz_org::org_context;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::OrgAccess;
-use shared::authz_org::{OrgContext, org_context};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::Role;
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
+use shared::organisations;
+use shared::organisations::Membership;
+use shared::organisations::links;
+use shared::organisations::links::LinkScope;
+use shared::organisations::structure;
+use shared::organisations::structure::Kind;
+use shared::organisations::structure::Relation;
+use shared::organisations::structure::RelationRecord;
 use shared::pagination::{ListResponse, PageRequest};
-use shared::repo::links::{self, LinkScope};
-use shared::repo::organisations::{self, Membership};
-use shared::repo::planners;
-use shared::repo::structure::{self, Kind, Relation, RelationRecord};
-use shared::repo::users::{self, Person};
+use shared::people::planners;
+use shared::people::users;
+use shared::people::users::Person;
 use shared::{ApiError, AppState, Result};
 
 use shared::kit::{BodyProblems, CHANGED_CONCURRENTLY, Failure, PathIds, Problems, Tx, WriteProblems};
@@ -229,7 +236,7 @@ pub async fn put_member(
     };
     require_owner_for(&context, Some(current.role), Some(body.role))?;
     // Nobody but a superadmin acts on a superadmin (the authorization module decides).
-    shared::authz::user_access(table, &principal, user_id).await?.require_may_act_on()?;
+    shared::access::authz::user_access(table, &principal, user_id).await?.require_may_act_on()?;
 
     if_match.check(current.version)?;
     if current.role == body.role {

@@ -8,18 +8,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use shared::access::authz_org::org_context;
+use shared::access::authz_org::require_superadmin;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz_org::{org_context, require_superadmin};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::{BoundedText, Email, Password, Role};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
 use shared::mail::templates::{self, Recipient};
+use shared::organisations;
+use shared::organisations::Membership;
+use shared::organisations::Organisation;
+use shared::organisations::organisation_deletion;
 use shared::pagination::ListResponse;
-use shared::repo::organisation_deletion;
-use shared::repo::organisations::{self, Membership, Organisation};
-use shared::repo::users::{self, User, UserRecord};
+use shared::people::users;
+use shared::people::users::User;
+use shared::people::users::UserRecord;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
@@ -128,7 +133,7 @@ pub async fn create_public_organisation(
     );
     ops.push(AuditEntry::new(Some(org.id), &actor, "user.created", format!("user/{}", user.id), now, &meta).write());
     // The owner proves their address with the mailed link; the token is stored with the account.
-    let verification = shared::one_time::issue_verify_email(user.id, &user.email, now)?;
+    let verification = shared::identity::one_time::issue_verify_email(user.id, &user.email, now)?;
     ops.push(verification.write.clone());
 
     // The email guard is the only item that can already exist.

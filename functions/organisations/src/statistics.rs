@@ -10,12 +10,13 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use shared::auth::Principal;
-use shared::authz_org::org_context;
+use shared::access::authz_org::org_context;
 use shared::domain::Role;
 use shared::extract::{Json, PathId};
-use shared::repo::organisations;
-use shared::repo::structure::{self, Kind};
+use shared::identity::auth::Principal;
+use shared::organisations;
+use shared::organisations::structure;
+use shared::organisations::structure::Kind;
 use shared::{AppState, Result};
 
 use shared::kit::Problems;

@@ -18,16 +18,23 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use shared::access::authz_org::OrgContext;
+use shared::access::authz_org::org_context;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz_org::{OrgContext, org_context};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
+use shared::organisations;
+use shared::organisations::links;
+use shared::organisations::links::LinkScope;
+use shared::organisations::structure;
+use shared::organisations::structure::Kind;
+use shared::organisations::structure::Relation;
+use shared::organisations::structure::RelationRecord;
+use shared::organisations::structure::Unit;
+use shared::organisations::structure::UnitState;
 use shared::pagination::{ListResponse, PageRequest};
-use shared::repo::links::{self, LinkScope};
-use shared::repo::organisations;
-use shared::repo::structure::{self, Kind, Relation, RelationRecord, Unit, UnitState};
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 

@@ -5,7 +5,7 @@
 //!
 //! - 1,000 and 5,000 one-off reminders due in the same minute (inapp);
 //! - 1,000 reminders of daily series, written through the calendar's write
-//!   path (`shared::repo::calendar::commit`), so each firing reads its series
+//!   path (`shared::calendar::commit`), so each firing reads its series
 //!   and pointer and schedules the next day's occurrence;
 //! - an idle minute (nothing due);
 //! - a catch-up run over 3 hours of empty minutes.
@@ -24,12 +24,19 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use reminders::Summary;
 use shared::AppState;
 use shared::blobs::local::LocalBlobs;
+use shared::calendar::events::Channel;
+use shared::calendar::events::EventChange;
+use shared::calendar::events::EventDetails;
+use shared::calendar::events::EventPut;
+use shared::calendar::events::EventRecord;
+use shared::calendar::events::EventStatus;
+use shared::calendar::events::OccurrenceState;
+use shared::calendar::events::Reminder;
 use shared::clock::{Clock, FixedClock};
 use shared::mail::outbox::Outbox;
-use shared::repo::events::{
-    Channel, EventChange, EventDetails, EventPut, EventRecord, EventStatus, OccurrenceState, Reminder,
-};
-use shared::repo::reminders::{self as due, DueItem, DueKind};
+use shared::scheduling::reminders as due;
+use shared::scheduling::reminders::DueItem;
+use shared::scheduling::reminders::DueKind;
 use shared::table::counting::{CountingTable, TableCounts};
 use shared::table::embedded::EmbeddedTable;
 use tokio::runtime::Runtime;
@@ -130,7 +137,7 @@ fn one_off_reminders(bench: &Bench, fire_at: DateTime<Utc>, count: usize) {
             event_id: Uuid::now_v7(),
             owner_id: owner,
             recurring: false,
-            occurrence: shared::recurrence::compact(start, false),
+            occurrence: shared::calendar::recurrence::compact(start, false),
             original_start: start,
             occurrence_start: start,
             reminder_index: 0,
@@ -227,7 +234,7 @@ fn series_reminders(c: &mut Criterion) {
                 puts: vec![EventPut { record: daily_series(owner, i, created), previous: None }],
                 ..Default::default()
             };
-            shared::repo::calendar::commit(bench.state.table.as_ref(), &change).await.expect("create series");
+            shared::calendar::commit(bench.state.table.as_ref(), &change).await.expect("create series");
         }
     });
     // Each iteration fires the next day's occurrence (the run before stored it).

@@ -1,4 +1,4 @@
-//! Delivery of almanac digests (`shared::repo::digests`): a run finds a
+//! Delivery of almanac digests (`shared::scheduling::digests`): a run finds a
 //! user's due digest in the minute bucket it fires in, next to event
 //! reminders, and hands it here.
 //!
@@ -19,12 +19,16 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use shared::AppState;
+use shared::calendar::almanac::Location;
 use shared::mail::templates::{self, Recipient};
-use shared::repo::almanac::Location;
-use shared::repo::digests::{self, DueDigest};
-use shared::repo::outbound::{Message, PendingSend, Purpose};
-use shared::repo::reminders::{Delivery, Due};
-use shared::repo::users;
+use shared::people::users;
+use shared::scheduling::digests;
+use shared::scheduling::digests::DueDigest;
+use shared::scheduling::outbound::Message;
+use shared::scheduling::outbound::PendingSend;
+use shared::scheduling::outbound::Purpose;
+use shared::scheduling::reminders::Delivery;
+use shared::scheduling::reminders::Due;
 use tokio::task::JoinSet;
 
 use super::{CONCURRENCY, LATE_AFTER_MINUTES};

@@ -2,15 +2,15 @@
 //! it takes "now" from the event's `time`, so a replayed event is
 //! deterministic.
 //!
-//! A run reads the minute buckets of due items (`shared::repo::runs`; the
-//! items and the watermark are `shared::repo::reminders`') from the minute
+//! A run reads the minute buckets of due items (`shared::scheduling::runs`; the
+//! items and the watermark are `shared::scheduling::reminders`') from the minute
 //! after its watermark up to now (at most 24 hours back, so an outage is
 //! caught up, late), and delivers each item in one transaction
 //! that puts its delivery marker (which must not exist: a retried or
 //! duplicated run delivers nothing twice), the inbox notification, deletes
 //! the due item (which must still exist: an edit may have replaced it), for
 //! a series stores the following occurrence's item, and puts a pending send
-//! (`shared::repo::outbound`) for the mail and for the push, holding the
+//! (`shared::scheduling::outbound`) for the mail and for the push, holding the
 //! rendered message and the device tokens to reach (the repository builds
 //! that transaction and tells from its conditions how it ended). The
 //! watermark advances bucket by bucket on a condition on its previous value.
@@ -31,12 +31,19 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use shared::AppState;
+use shared::calendar::events::Channel;
 use shared::mail::templates::{self, Recipient};
-use shared::repo::devices;
-use shared::repo::events::Channel;
-use shared::repo::outbound::{Message, PendingSend, Purpose};
-use shared::repo::reminders::{self as due, Delivery, Due, DueItem, DueKind, NotificationRecord};
-use shared::repo::runs;
+use shared::people::devices;
+use shared::scheduling::outbound::Message;
+use shared::scheduling::outbound::PendingSend;
+use shared::scheduling::outbound::Purpose;
+use shared::scheduling::reminders as due;
+use shared::scheduling::reminders::Delivery;
+use shared::scheduling::reminders::Due;
+use shared::scheduling::reminders::DueItem;
+use shared::scheduling::reminders::DueKind;
+use shared::scheduling::reminders::NotificationRecord;
+use shared::scheduling::runs;
 use tokio::task::JoinSet;
 
 pub mod digest;
@@ -225,7 +232,7 @@ async fn pending_sends(
     let lease_start = sends::lease_start(state, now);
     let mut pending = Vec::new();
     if item.channels.contains(&Channel::Email) {
-        match shared::repo::users::get(state.table.as_ref(), item.owner_id).await? {
+        match shared::people::users::get(state.table.as_ref(), item.owner_id).await? {
             Some(user) => {
                 let to = Recipient { email: &user.email, first_name: &user.first_name };
                 let mail = templates::event_reminder(&state.app_url, to, title, &when(item), late);

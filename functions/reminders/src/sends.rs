@@ -1,10 +1,13 @@
 //! Sending the mails and pushes a delivery recorded as pending sends
-//! (`shared::repo::outbound`): at once after the delivery commits, and again
+//! (`shared::scheduling::outbound`): at once after the delivery commits, and again
 //! by every later run until they are sent or too old.
 
 use chrono::{DateTime, Utc};
 use shared::AppState;
-use shared::repo::outbound::{self, Message, PendingSend, Purpose};
+use shared::scheduling::outbound;
+use shared::scheduling::outbound::Message;
+use shared::scheduling::outbound::PendingSend;
+use shared::scheduling::outbound::Purpose;
 use tokio::task::JoinSet;
 
 use super::CONCURRENCY;

@@ -10,15 +10,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use shared::access::authz::Area;
+use shared::access::authz::UserAccess;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{Area, UserAccess};
 use shared::blobs::{MAX_UPLOAD_BYTES, PresignedRequest, UploadSpec};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::{BoundedText, new_id};
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
 use shared::pagination::query_page;
-use shared::repo::attachments::{self, ALLOWED_CONTENT_TYPES, Attachment, AttachmentStatus};
+use shared::people::attachments;
+use shared::people::attachments::ALLOWED_CONTENT_TYPES;
+use shared::people::attachments::Attachment;
+use shared::people::attachments::AttachmentStatus;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 

@@ -7,11 +7,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::audit::RequestMeta;
-use shared::auth::Principal;
 use shared::concurrency::IfMatch;
 use shared::error::Problem;
 use shared::extract::Json;
-use shared::repo::users::User;
+use shared::identity::auth::Principal;
+use shared::people::users::User;
 use shared::{ApiError, AppState, Result};
 
 use crate::users::CreateUser;

@@ -3,8 +3,10 @@
 
 use uuid::Uuid;
 
-use shared::auth::Principal;
-use shared::authz::{Area, UserAccess, user_access};
+use shared::access::authz::Area;
+use shared::access::authz::UserAccess;
+use shared::access::authz::user_access;
+use shared::identity::auth::Principal;
 use shared::{AppState, Result};
 
 /// Checks the credential's scope, decides the caller's access to `user`

@@ -6,15 +6,17 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use shared::access::authz::Area;
+use shared::access::authz::UserAccess;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{Area, UserAccess};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::{BoundedText, Email, new_id};
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
 use shared::pagination::query_page;
-use shared::repo::contacts::{self, Contact};
-use shared::repo::users::Profile;
+use shared::people::contacts;
+use shared::people::contacts::Contact;
+use shared::people::users::Profile;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 

@@ -6,15 +6,18 @@
 
 use uuid::Uuid;
 
+use shared::access::authz::Relation;
+use shared::access::authz::UserAccess;
+use shared::access::authz::user_access_to;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{Relation, UserAccess, user_access_to};
 use shared::concurrency::IfMatch;
 use shared::domain::Role;
+use shared::identity::auth::Principal;
 use shared::kit::commit_versioned;
-use shared::repo::attachments;
-use shared::repo::organisations;
-use shared::repo::users::{self, UserChange};
+use shared::organisations;
+use shared::people::attachments;
+use shared::people::users;
+use shared::people::users::UserChange;
 use shared::{ApiError, AppState, Result};
 
 /// Checks the caller may delete the user: themself, a superadmin, or an
@@ -93,7 +96,7 @@ pub async fn delete(
     }
 
     // Sessions end first, so that nothing acts as the user while the rest goes.
-    shared::repo::sessions::revoke_all(table, id, None).await?;
+    shared::identity::sessions::revoke_all(table, id, None).await?;
 
     let belongings = users::belongings(table, id).await?;
     for attachment in &belongings.attachments {

@@ -8,14 +8,19 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use shared::access::authz::Area;
+use shared::access::authz::org_access;
+use shared::access::authz::user_access;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{Area, org_access, user_access};
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
 use shared::kit::{CHANGED_CONCURRENTLY, Failure, Tx};
+use shared::organisations;
 use shared::pagination::{PageRequest, query_page};
-use shared::repo::follows::{self, Follow, FollowerType};
-use shared::repo::{organisations, users};
+use shared::people::follows;
+use shared::people::follows::Follow;
+use shared::people::follows::FollowerType;
+use shared::people::users;
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;

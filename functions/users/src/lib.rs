@@ -2,7 +2,7 @@
 //! follows, planners, contacts and attachments. This library holds the
 //! router so the Lambda, the devserver and the tests mount exactly the code
 //! that ships. Who may touch which user is decided in one place,
-//! `shared::authz::user_access`.
+//! `shared::access::authz::user_access`.
 
 mod attachments;
 mod bulk;

@@ -11,14 +11,16 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use uuid::Uuid;
 
+use shared::access::authz::UserAccess;
+use shared::access::authz::user_access;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{UserAccess, user_access};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::extract::{Json, PathId};
+use shared::identity::auth::Principal;
 use shared::kit::commit_versioned;
-use shared::repo::organisations;
-use shared::repo::users::{User, UserChange};
+use shared::organisations;
+use shared::people::users::User;
+use shared::people::users::UserChange;
 use shared::{ApiError, AppState, Result};
 
 use shared::kit::{Problems, WriteProblems};
@@ -90,7 +92,7 @@ async fn apply(
     let audit = AuditEntry::new(access.audit_organisation(), principal.actor(), name, format!("user/{id}"), now, meta);
     commit_versioned(state.table.as_ref(), vec![change.op(), audit.write()]).await?;
     if ends_sessions {
-        shared::repo::sessions::revoke_all(state.table.as_ref(), id, None).await?;
+        shared::identity::sessions::revoke_all(state.table.as_ref(), id, None).await?;
     }
     user.updated_at = now;
     user.version += 1;

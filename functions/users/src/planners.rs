@@ -7,16 +7,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use shared::access::authz::Area;
+use shared::access::authz::Relation;
+use shared::access::authz::UserAccess;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{Area, Relation, UserAccess};
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::domain::{Email, Role};
 use shared::extract::{Json, PathId, Query};
+use shared::identity::auth::Principal;
 use shared::mail::Mail;
+use shared::organisations;
 use shared::pagination::query_page;
-use shared::repo::organisations;
-use shared::repo::planners::{self, PlannerLink, PlannerPermissions};
+use shared::people::planners;
+use shared::people::planners::PlannerLink;
+use shared::people::planners::PlannerPermissions;
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
@@ -203,7 +207,7 @@ pub async fn delete_planner(
 ) -> Result<StatusCode> {
     let (id, planner) = parse_ids(&id, &planner)?;
     principal.require("users", true)?;
-    let access = shared::authz::user_access(state.table.as_ref(), &principal, id).await?;
+    let access = shared::access::authz::user_access(state.table.as_ref(), &principal, id).await?;
     if planner != principal.user_id {
         access.require(Area::Profile, true)?;
         require_manager(&access)?;

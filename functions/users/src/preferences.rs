@@ -4,7 +4,7 @@
 //! almanac settings: they are validated, and when they turn the daily
 //! almanac digest on, its next due item is scheduled (or replaced, or
 //! removed) in the same transaction as the preference write
-//! (`shared::repo::digests`), so the reminders run only ever finds current
+//! (`shared::scheduling::digests`), so the reminders run only ever finds current
 //! digests.
 
 use axum::extract::{Path, State};
@@ -14,16 +14,22 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use shared::access::authz::Area;
+use shared::access::authz::UserAccess;
 use shared::audit::{AuditEntry, RequestMeta};
-use shared::auth::Principal;
-use shared::authz::{Area, UserAccess};
+use shared::calendar::almanac;
+use shared::calendar::almanac::Location;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::error::FieldError;
 use shared::extract::{Json, Query};
+use shared::identity::auth::Principal;
 use shared::pagination::query_page;
-use shared::repo::almanac::{self, Location};
-use shared::repo::digests::{self, AlmanacSettings, DueDigest};
-use shared::repo::preferences::{self, MAX_VALUE_BYTES, Preference};
+use shared::people::preferences;
+use shared::people::preferences::MAX_VALUE_BYTES;
+use shared::people::preferences::Preference;
+use shared::scheduling::digests;
+use shared::scheduling::digests::AlmanacSettings;
+use shared::scheduling::digests::DueDigest;
 use shared::{ApiError, AppState, Result};
 
 use crate::common::access;
