@@ -201,11 +201,13 @@ pub async fn request_email_change(
 
     let now = state.clock.now();
     require_recent_login(&principal, &user, Some(&body.password), now).await?;
-    shared::identity::mfa::check_second_factor(&state, &user, body.mfa_code.as_deref()).await.map_err(|e| match e {
-        // The caller is signed in: a wrong code is a bad field, not a lost session.
-        ApiError::Unauthenticated => ApiError::invalid("mfaCode", "is wrong, expired or already used"),
-        other => other,
-    })?;
+    shared::identity::mfa::check_second_factor(state.table.as_ref(), &user, body.mfa_code.as_deref(), now)
+        .await
+        .map_err(|e| match e {
+            // The caller is signed in: a wrong code is a bad field, not a lost session.
+            ApiError::Unauthenticated => ApiError::invalid("mfaCode", "is wrong, expired or already used"),
+            other => other,
+        })?;
     let table = state.table.as_ref();
     if users::find_by_email(table, &new_email).await?.is_some() {
         return Err(ApiError::Conflict("An account with this email already exists.".into()));

@@ -241,7 +241,14 @@ async fn authenticate(state: &AppState, body: &SignInRequest, meta: &RequestMeta
     if user.locked || user.deactivated {
         return Err(ApiError::AccountLocked { until: None });
     }
-    match shared::identity::mfa::check_second_factor(state, user, body.mfa_code.as_deref()).await {
+    match shared::identity::mfa::check_second_factor(
+        state.table.as_ref(),
+        user,
+        body.mfa_code.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    {
         // A wrong second factor counts like a wrong password, so codes cannot be brute-forced.
         Err(ApiError::Unauthenticated) => return Err(record_failure(state, user, now, meta).await?),
         other => other?,

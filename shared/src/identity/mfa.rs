@@ -21,7 +21,6 @@ use crate::crypto::sha256_hex;
 use crate::error::ApiError;
 use crate::keys;
 use crate::people::users::UserRecord;
-use crate::state::AppState;
 use crate::store::from_item;
 use crate::store::to_item;
 use crate::table::{Cmp, Condition, Index, Key, Query, SortKey, Table, TableError, Update, WriteOp};
@@ -316,21 +315,25 @@ pub async fn replace_backup_codes_ops(
 /// Checks the second factor at sign-in: `Ok` when MFA is off; `mfa_required`
 /// when on and no code was given; `unauthenticated` for a wrong, replayed or
 /// used-up code. A TOTP code or a backup code is accepted (each works once).
-pub async fn check_second_factor(state: &AppState, user: &UserRecord, code: Option<&str>) -> Result<(), ApiError> {
+pub async fn check_second_factor(
+    table: &dyn Table,
+    user: &UserRecord,
+    code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     if !user.mfa_enabled {
         return Ok(());
     }
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
         return Err(ApiError::MfaRequired);
     };
-    let table = state.table.as_ref();
     let Some(record) = get(table, user.id).await?.filter(|r| r.enabled) else {
         // The user item says on but there is no enabled configuration: fail
         // closed rather than let a password alone in.
         tracing::error!(user_id = %user.id, "mfaEnabled without an enabled TOTP configuration");
         return Err(ApiError::Unauthenticated);
     };
-    let Some(factor) = verify(table, &record, code, state.clock.now()).await? else {
+    let Some(factor) = verify(table, &record, code, now).await? else {
         return Err(ApiError::Unauthenticated);
     };
     match table.transact_write(vec![factor.spend_op(user.id)]).await {
