@@ -124,3 +124,25 @@ async fn authentication_comes_before_the_idempotency_key_and_the_body() {
     assert_eq!(response.status(), 400);
     assert_eq!(problem(response).await["errors"][0]["field"], "Idempotency-Key");
 }
+
+#[tokio::test]
+async fn dev_routes_answer_only_a_caller_naming_this_machine() {
+    let app = spawn_app().await;
+    let outbox = format!("{}/_dev/outbox", app.base);
+    let local = app.client.get(&outbox).send().await.unwrap();
+    assert_eq!(local.status(), 200, "the test client names 127.0.0.1");
+    // A page in the developer's browser reaching the port through a
+    // rebound DNS name sends its own name as Host.
+    let rebound = app.client.get(&outbox).header("Host", "evil.example:3000").send().await.unwrap();
+    assert_eq!(rebound.status(), 404);
+    assert_eq!(rebound.headers()["content-type"], "application/problem+json");
+    let run = app
+        .client
+        .post(format!("{}/_dev/reminders/run", app.base))
+        .header("Host", "evil.example")
+        .json(&serde_json::json!({"time": "2026-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), 404, "no reminder run for a remote page");
+}

@@ -1,10 +1,19 @@
 //! Routes only the devserver has: the outbox and a manual reminder run.
+//! They read every mail (reset links included) and move time for the
+//! reminders, so they answer only a caller on this machine: a loopback peer
+//! that also names this machine in `Host` (which keeps a web page in the
+//! developer's browser from reaching them through DNS rebinding).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::HOST;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -45,12 +54,34 @@ async fn run_reminders(
     Ok(Json(reminders::run(&dev.app, body.time).await?))
 }
 
-/// `/_dev/outbox` and `/_dev/reminders/run`.
+/// `/_dev/outbox` and `/_dev/reminders/run`, for local callers only.
 pub fn router(app: AppState, outbox: Arc<Outbox>) -> Router {
     Router::new()
         .route("/_dev/outbox", get(get_outbox))
         .route("/_dev/reminders/run", post(run_reminders))
+        .route_layer(axum::middleware::from_fn(local_only))
         .with_state(DevState { app, outbox })
+}
+
+/// Whether `host` (a `Host` header value) names this machine.
+fn is_local_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a request from `peer` naming `host` may use the dev routes.
+fn is_local_caller(peer: Option<SocketAddr>, host: Option<&str>) -> bool {
+    peer.is_some_and(|p| p.ip().is_loopback()) && host.is_some_and(is_local_host)
+}
+
+/// 404 (as if the routes did not exist) for anyone but a local caller.
+async fn local_only(request: Request, next: Next) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let host = request.headers().get(HOST).and_then(|h| h.to_str().ok());
+    if is_local_caller(peer, host) { next.run(request).await } else { shared::ApiError::NotFound.into_response() }
 }
 
 /// Runs the reminders function once a minute, as EventBridge would.
@@ -61,5 +92,27 @@ pub async fn reminder_tick(state: AppState) {
         if let Err(err) = reminders::run(&state, state.clock.now()).await {
             tracing::error!(error = %format!("{err:#}"), "reminder tick failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(ip: &str) -> Option<SocketAddr> {
+        Some(SocketAddr::new(ip.parse().unwrap(), 50_000))
+    }
+
+    #[test]
+    fn only_a_loopback_peer_naming_this_machine_is_local() {
+        for host in ["127.0.0.1:3000", "localhost:3000", "LOCALHOST", "[::1]:3000", "127.0.0.1"] {
+            assert!(is_local_caller(peer("127.0.0.1"), Some(host)), "{host}");
+            assert!(is_local_caller(peer("::1"), Some(host)), "{host}");
+        }
+        assert!(!is_local_caller(peer("192.168.1.20"), Some("127.0.0.1:3000")), "a remote peer");
+        assert!(!is_local_caller(peer("127.0.0.1"), Some("evil.example:3000")), "DNS rebinding");
+        assert!(!is_local_caller(peer("127.0.0.1"), Some("localhost.evil.example")));
+        assert!(!is_local_caller(peer("127.0.0.1"), None), "no Host");
+        assert!(!is_local_caller(None, Some("127.0.0.1:3000")), "no peer address");
     }
 }

@@ -62,6 +62,7 @@ pub fn build_with_table(
     let LocalAdapters { state, blobs, outbox } = shared::dev::adapters(data_dir, base_url, clock, table)?;
     let router = shared::http::app(api(), state.clone())
         .merge(dev_routes::router(state.clone(), outbox.clone()))
+        .merge(organisations::docs::router())
         .merge(shared::blobs::local::routes(blobs));
     Ok(DevApp { router, state, outbox })
 }
@@ -71,6 +72,7 @@ pub async fn serve(config: DevConfig) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(&config.addr).await.with_context(|| format!("Failed to bind {}", config.addr))?;
     let addr = listener.local_addr()?;
+    config.check_addr(addr).map_err(anyhow::Error::msg)?;
     let app = build(&config.data_dir, &format!("http://{addr}"), Arc::new(shared::clock::SystemClock))?;
     if let (Some(email), Some(password)) = (&config.bootstrap_email, &config.bootstrap_password) {
         ensure_superadmin(app.state.table.as_ref(), app.state.clock.as_ref(), email, password).await?;

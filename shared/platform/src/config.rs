@@ -57,6 +57,9 @@ pub struct DevConfig {
     pub bootstrap_email: Option<String>,
     /// `SUNDIAL_BOOTSTRAP_PASSWORD`: that superadmin's password.
     pub bootstrap_password: Option<SecretString>,
+    /// `SUNDIAL_DEV_ALLOW_REMOTE=1`: allows an `addr` other machines can
+    /// reach (the devserver has no TLS and a development signing key).
+    pub allow_remote: bool,
 }
 
 impl DevConfig {
@@ -70,6 +73,44 @@ impl DevConfig {
                 .ok()
                 .filter(|v| !v.is_empty())
                 .map(SecretString::from),
+            allow_remote: std::env::var("SUNDIAL_DEV_ALLOW_REMOTE").is_ok_and(|v| v == "1"),
         }
+    }
+
+    /// Refuses an address other machines can reach unless `allow_remote`.
+    pub fn check_addr(&self, addr: std::net::SocketAddr) -> Result<(), String> {
+        if addr.ip().is_loopback() || self.allow_remote {
+            Ok(())
+        } else {
+            Err(format!(
+                "SUNDIAL_ADDR {addr} is reachable from other machines; the devserver is for local development \
+                 (set SUNDIAL_DEV_ALLOW_REMOTE=1 to allow it anyway)"
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod dev_config_tests {
+    use super::*;
+
+    fn config(allow_remote: bool) -> DevConfig {
+        DevConfig {
+            addr: String::new(),
+            data_dir: ".".into(),
+            bootstrap_email: None,
+            bootstrap_password: None,
+            allow_remote,
+        }
+    }
+
+    #[test]
+    fn a_reachable_address_needs_the_explicit_setting() {
+        assert!(config(false).check_addr("127.0.0.1:3000".parse().unwrap()).is_ok());
+        assert!(config(false).check_addr("[::1]:3000".parse().unwrap()).is_ok());
+        let refused = config(false).check_addr("0.0.0.0:3000".parse().unwrap()).unwrap_err();
+        assert!(refused.contains("SUNDIAL_DEV_ALLOW_REMOTE=1"), "{refused}");
+        assert!(config(false).check_addr("192.168.1.5:3000".parse().unwrap()).is_err());
+        assert!(config(true).check_addr("0.0.0.0:3000".parse().unwrap()).is_ok());
     }
 }
