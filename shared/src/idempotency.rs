@@ -50,8 +50,40 @@ fn scope(headers: &HeaderMap) -> String {
     if credential.is_empty() { "anonymous".into() } else { sha256_hex(credential.as_bytes())[..32].to_string() }
 }
 
+/// The longest key.
+pub const MAX_KEY_LEN: usize = 255;
+
 fn valid_key(key: &str) -> bool {
-    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+    (1..=MAX_KEY_LEN).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// `params(IdempotencyKey)` documents the optional header of a `POST`
+/// create, with the syntax `valid_key` accepts (visible ASCII).
+pub struct IdempotencyKey;
+
+impl utoipa::IntoParams for IdempotencyKey {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        let schema = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_KEY_LEN))
+            .pattern(Some("^[!-~]+$"))
+            .build();
+        vec![
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+                .required(utoipa::openapi::Required::False)
+                .description(Some(
+                    "Makes a retry within 24 h return the first response (`Idempotent-Replayed: true`); \
+                     the same key with another request is a 409",
+                ))
+                .schema(Some(schema))
+                .build(),
+        ]
+    }
 }
 
 /// The `POST` routes (templates such as `/v1/users/{id}/contacts`) that need

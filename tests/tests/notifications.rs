@@ -38,7 +38,34 @@ async fn marking_an_unknown_notification_read_is_not_found(app: TestApp) {
     assert_eq!(app.post("/v1/notifications/not-a-uuid/read", &json!({}), Some(&token)).await.status(), 404);
 }
 
+async fn a_user_has_at_most_ten_devices(app: TestApp) {
+    let (_, _, token) = signed_up_owner(&app).await;
+    for n in 0..10 {
+        let body = json!({"token": format!("device-{n}"), "platform": "android"});
+        assert_eq!(app.post("/v1/notifications/devices", &body, Some(&token)).await.status(), 201, "device {n}");
+    }
+    let eleventh =
+        app.post("/v1/notifications/devices", &json!({"token": "device-10", "platform": "ios"}), Some(&token)).await;
+    assert_eq!(eleventh.status(), 409);
+    assert!(problem(eleventh).await["detail"].as_str().unwrap().contains("at most 10"));
+    let known =
+        app.post("/v1/notifications/devices", &json!({"token": "device-3", "platform": "android"}), Some(&token)).await;
+    assert_eq!(known.status(), 201, "a known device is refreshed at the limit");
+    let removed = app
+        .client
+        .delete(format!("{}/v1/notifications/devices/device-0", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    let now_fits =
+        app.post("/v1/notifications/devices", &json!({"token": "device-10", "platform": "ios"}), Some(&token)).await;
+    assert_eq!(now_fits.status(), 201, "room again after a removal");
+}
+
 on_both_tables!(
+    a_user_has_at_most_ten_devices,
     a_device_needs_a_token_and_a_known_platform,
     the_inbox_needs_credentials_and_rejects_unknown_parameters,
     marking_an_unknown_notification_read_is_not_found,

@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use shared::table::faulty::{Fault, FaultyTable};
 use sundial_tests::identity::created_member;
+use sundial_tests::reminders::{delivered, run};
 use sundial_tests::{Backend, TestApp, json_of, problem, spawn_app_wrapping};
 use uuid::Uuid;
 
@@ -109,6 +110,44 @@ async fn a_backend_failure_is_a_500_that_leaks_nothing_and_writes_nothing(backen
     assert!(user["displayName"].is_null());
 }
 
+/// Two users' reminders due in the same minute, created through the API.
+async fn two_reminders_due_at_0750(app: &TestApp) {
+    for name in ["Ann", "Bo"] {
+        let (_, _, token) = organisation(app).await;
+        let body = json!({"title": format!("{name}'s pills"), "start": "2026-03-29T08:00:00Z",
+                          "end": "2026-03-29T08:15:00Z", "timeZone": "UTC",
+                          "reminders": [{"minutesBefore": 10, "channels": ["inapp"]}]});
+        json_of(send(app, Method::POST, "/v1/events", &token, Some(body)).await, 201).await;
+    }
+}
+
+async fn one_unwritable_reminder_is_skipped_and_never_stops_the_others(backend: Backend) {
+    let (app, faults) = app_with_faults(backend).await;
+    two_reminders_due_at_0750(&app).await;
+    run(&app, "2026-03-29T07:49:00Z").await;
+    // One user's delivery is refused as such (DynamoDB's item size limit).
+    faults.fail_next_write(Fault::Invalid);
+    let summary = run(&app, "2026-03-29T07:50:00Z").await;
+    assert_eq!((delivered(&summary, "inapp"), summary["unwritable"].as_u64()), (1, Some(1)), "{summary}");
+    assert_eq!(summary["heldBack"], 0);
+    // The run went on: the watermark passed the minute, later minutes run.
+    let next = run(&app, "2026-03-29T07:51:00Z").await;
+    assert_eq!((next["bucketsRead"].as_u64(), delivered(&next, "inapp")), (Some(1), 0), "{next}");
+}
+
+async fn a_reminder_whose_delivery_failed_for_now_is_delivered_by_the_next_run(backend: Backend) {
+    let (app, faults) = app_with_faults(backend).await;
+    two_reminders_due_at_0750(&app).await;
+    run(&app, "2026-03-29T07:49:00Z").await;
+    faults.fail_next_write(Fault::Backend);
+    let first = run(&app, "2026-03-29T07:50:00Z").await;
+    assert_eq!((delivered(&first, "inapp"), first["heldBack"].as_u64()), (1, Some(1)), "{first}");
+    // The minute is read again: the held-back item is delivered, the other not twice.
+    let second = run(&app, "2026-03-29T07:51:00Z").await;
+    assert_eq!(second["bucketsRead"], 2, "{second}");
+    assert_eq!((delivered(&second, "inapp"), second["heldBack"].as_u64()), (1, Some(0)), "{second}");
+}
+
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         mod embedded {
@@ -124,4 +163,6 @@ on_both!(
     a_transaction_conflict_is_a_409_on_every_group_and_changes_nothing,
     a_conflict_on_the_idempotency_claim_is_a_409_and_the_retry_creates_once,
     a_backend_failure_is_a_500_that_leaks_nothing_and_writes_nothing,
+    one_unwritable_reminder_is_skipped_and_never_stops_the_others,
+    a_reminder_whose_delivery_failed_for_now_is_delivered_by_the_next_run,
 );

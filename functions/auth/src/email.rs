@@ -53,8 +53,10 @@ impl std::fmt::Debug for TokenRequest {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EmailChangeRequest {
     /// The new address.
+    #[schema(schema_with = shared::domain::Email::schema)]
     pub new_email: String,
     /// The current password.
+    #[schema(schema_with = shared::domain::Password::current_schema)]
     pub password: String,
     /// A current TOTP or backup code, required when MFA is on.
     #[serde(default)]

@@ -56,6 +56,7 @@ impl std::fmt::Debug for TotpSetup {
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     /// The code.
+    #[schema(schema_with = shared::domain::code_schema)]
     pub code: String,
 }
 

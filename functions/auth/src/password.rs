@@ -78,8 +78,10 @@ async fn hash_password(password: Password) -> Result<shared::domain::PasswordHas
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangePasswordRequest {
     /// The current password.
+    #[schema(schema_with = shared::domain::Password::current_schema)]
     pub current_password: String,
     /// The new password (8–128 characters).
+    #[schema(schema_with = shared::domain::Password::schema)]
     pub new_password: String,
 }
 
@@ -149,6 +151,7 @@ pub async fn change_password(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PasswordResetRequest {
     /// The account's email address.
+    #[schema(schema_with = shared::domain::Email::schema)]
     pub email: String,
 }
 
@@ -223,8 +226,10 @@ pub async fn check_password_reset(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CompletePasswordResetRequest {
     /// The token from the reset (or set-password) mail.
+    #[schema(schema_with = shared::domain::non_empty_schema)]
     pub token: String,
     /// The new password (8–128 characters).
+    #[schema(schema_with = shared::domain::Password::schema)]
     pub new_password: String,
 }
 

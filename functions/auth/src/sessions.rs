@@ -54,8 +54,10 @@ const MAX_GENERATIONS_BACK: u32 = 1000;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SignInRequest {
     /// Email address (case-insensitive).
+    #[schema(schema_with = shared::domain::Email::schema)]
     pub email: String,
     /// Password.
+    #[schema(schema_with = shared::domain::Password::current_schema)]
     pub password: String,
     /// TOTP or backup code, when MFA is on.
     #[serde(default)]

@@ -37,8 +37,10 @@ type TokenName = BoundedText<100>;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewPersonalToken {
     /// What it is for (1–100 characters).
+    #[schema(schema_with = TokenName::schema)]
     pub name: String,
     /// Scopes such as `calendar:read` (areas: auth, users, organisations, calendar, notifications).
+    #[schema(schema_with = scopes_schema)]
     pub scopes: Vec<String>,
     /// When it stops working (future; absent: never).
     #[serde(default)]
@@ -63,6 +65,11 @@ pub struct CreatedPersonalToken {
     pub version: i64,
     /// The secret (`sdl_pat_...`): shown once, store it now.
     pub token: String,
+}
+
+/// The schema of `scopes`: what `parse_scopes` accepts.
+fn scopes_schema() -> utoipa::openapi::Array {
+    shared::identity::auth::scopes_schema(&SCOPE_AREAS)
 }
 
 /// Checks each scope against the areas a personal access token may name.
@@ -178,11 +185,12 @@ pub async fn create_personal_token(
     tag = "auth",
     params(
         ("id" = Uuid, Path, description = "Token id"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Revoked"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "`If-Match` is not an ETag"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -453,9 +453,10 @@ pub async fn list_almanac_subjects(
     path = "/v1/almanac/subjects",
     tag = "calendar",
     request_body = SubjectBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 201, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 201, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_subject(
@@ -525,7 +526,7 @@ pub async fn get_almanac_subject(
     path = "/v1/almanac/subjects/{id}",
     tag = "calendar",
     request_body = SubjectBody,
-    params(("id" = Uuid, Path, description = "Subject id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = Uuid, Path, description = "Subject id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = Subject, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
@@ -549,7 +550,7 @@ pub async fn put_almanac_subject(
     delete,
     path = "/v1/almanac/subjects/{id}",
     tag = "calendar",
-    params(("id" = Uuid, Path, description = "Subject id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = Uuid, Path, description = "Subject id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)
 )]
@@ -604,9 +605,10 @@ pub async fn list_almanac_locations(
     path = "/v1/almanac/locations",
     tag = "calendar",
     request_body = LocationBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 201, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 201, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_location(
@@ -673,7 +675,7 @@ pub async fn get_almanac_location(
     path = "/v1/almanac/locations/{id}",
     tag = "calendar",
     request_body = LocationBody,
-    params(("id" = Uuid, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = Uuid, Path, description = "Location id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = Location, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
@@ -697,7 +699,7 @@ pub async fn put_almanac_location(
     delete,
     path = "/v1/almanac/locations/{id}",
     tag = "calendar",
-    params(("id" = Uuid, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = Uuid, Path, description = "Location id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)
 )]
@@ -784,9 +786,10 @@ pub async fn list_almanac_events(
     path = "/v1/almanac/events",
     tag = "calendar",
     request_body = AlmanacEventBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 201, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 201, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_event(
@@ -840,7 +843,7 @@ pub async fn get_almanac_event(
     path = "/v1/almanac/events/{id}",
     tag = "calendar",
     request_body = AlmanacEventBody,
-    params(("id" = Uuid, Path, description = "Almanac event id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = Uuid, Path, description = "Almanac event id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = AlmanacEvent, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
@@ -869,7 +872,7 @@ pub async fn put_almanac_event(
     delete,
     path = "/v1/almanac/events/{id}",
     tag = "calendar",
-    params(("id" = Uuid, Path, description = "Almanac event id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = Uuid, Path, description = "Almanac event id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)
 )]

@@ -681,9 +681,10 @@ fn audit(
     path = "/v1/events",
     tag = "calendar",
     request_body = CreateEvent,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 201, body = EventView, headers(("ETag" = String, description = "The version"))), Problems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 201, body = EventView, headers(("ETag" = String, description = "The version"))), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_event(
@@ -1055,7 +1056,7 @@ fn fresh_series(from: &EventRecord, principal: &Principal, now: DateTime<Utc>) -
     request_body = PatchEvent,
     params(
         ("id" = String, Path, description = "Event id, series id or instance id"),
-        ("If-Match" = Option<String>, Header, description = "The version read"),
+        shared::concurrency::IfMatch,
         ScopeParams
     ),
     security(("bearer" = [])),
@@ -1227,7 +1228,7 @@ pub async fn patch_event(
     tag = "calendar",
     params(
         ("id" = String, Path, description = "Event id, series id or instance id"),
-        ("If-Match" = Option<String>, Header, description = "The version read"),
+        shared::concurrency::IfMatch,
         ScopeParams
     ),
     security(("bearer" = [])),
@@ -1294,7 +1295,7 @@ pub async fn delete_event(
     tag = "calendar",
     params(
         ("id" = String, Path, description = "Event id, series id or instance id"),
-        ("If-Match" = Option<String>, Header, description = "The version read"),
+        shared::concurrency::IfMatch,
         ScopeParams
     ),
     security(("bearer" = [])),
@@ -1421,7 +1422,7 @@ async fn change_state(
     path = "/v1/events/{id}/done",
     tag = "calendar",
     request_body = DoneRequest,
-    params(("id" = String, Path, description = "Event id or instance id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = String, Path, description = "Event id or instance id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = EventView, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
@@ -1444,7 +1445,7 @@ pub async fn mark_event_done(
     path = "/v1/events/{id}/progress",
     tag = "calendar",
     request_body = BTreeMap<String, Vec<String>>,
-    params(("id" = String, Path, description = "Event id or instance id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = String, Path, description = "Event id or instance id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = EventView, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
@@ -1489,7 +1490,7 @@ pub async fn save_event_progress(
     post,
     path = "/v1/events/{id}/stop-alarm",
     tag = "calendar",
-    params(("id" = String, Path, description = "Event id or instance id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = String, Path, description = "Event id or instance id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses((status = 200, body = EventView, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]

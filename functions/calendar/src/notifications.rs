@@ -155,6 +155,7 @@ pub struct NewDevice {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "Already 10 devices"),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -172,6 +173,15 @@ pub async fn register_device(
         v.error("token", "must be 1 to 4096 characters without control characters");
     }
     v.finish()?;
+    // Bounded, so one user's devices can never grow a push past an item
+    // size limit; registering a known device again only refreshes it.
+    let known = devices::of_user(state.table.as_ref(), principal.user_id).await?;
+    if known.len() >= devices::MAX_PER_USER && !known.iter().any(|d| d.token == token) {
+        return Err(ApiError::Conflict(format!(
+            "A user has at most {} devices; remove one (DELETE /v1/notifications/devices/{{token}}) first.",
+            devices::MAX_PER_USER
+        )));
+    }
     let now = state.clock.now();
     let device = Device { token: token.to_string(), platform: body.platform, registered_at: now };
     // The audit names only the token's hash.

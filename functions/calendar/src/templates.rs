@@ -234,9 +234,10 @@ pub async fn list_event_templates(
     path = "/v1/event-templates",
     tag = "calendar",
     request_body = TemplateBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 201, body = Template, headers(("ETag" = String, description = "The version"))), Problems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 201, body = Template, headers(("ETag" = String, description = "The version"))), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_event_template(
@@ -320,7 +321,7 @@ pub async fn get_event_template(
     path = "/v1/event-templates/{id}",
     tag = "calendar",
     request_body = TemplateBody,
-    params(("id" = Uuid, Path, description = "Template id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = Uuid, Path, description = "Template id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = Template, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)
 )]
@@ -358,7 +359,7 @@ pub async fn put_event_template(
     delete,
     path = "/v1/event-templates/{id}",
     tag = "calendar",
-    params(("id" = Uuid, Path, description = "Template id"), ("If-Match" = Option<String>, Header, description = "The version read")),
+    params(("id" = Uuid, Path, description = "Template id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)
 )]

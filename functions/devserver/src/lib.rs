@@ -31,6 +31,7 @@ pub fn openapi() -> OpenApi {
     let (_, doc) = api().merge(shared::http::common_api()).split_for_parts();
     let mut base = shared::openapi::base();
     base.merge(doc);
+    shared::openapi::describe_responses(&mut base);
     base
 }
 

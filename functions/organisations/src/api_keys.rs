@@ -38,8 +38,10 @@ type KeyName = BoundedText<100>;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewApiKey {
     /// What it is for (1–100 characters).
+    #[schema(schema_with = KeyName::schema)]
     pub name: String,
     /// Scopes such as `users:read` (areas: users, organisations, calendar, notifications; never auth).
+    #[schema(schema_with = scopes_schema)]
     pub scopes: Vec<String>,
     /// When the key stops working (RFC 3339, in the future); absent: never.
     #[serde(default)]
@@ -69,6 +71,11 @@ pub struct CreatedApiKey {
 }
 
 /// Checks each scope against the areas a key may name (never `auth`).
+/// The schema of `scopes`: what `parse_scopes` accepts.
+fn scopes_schema() -> utoipa::openapi::Array {
+    shared::identity::auth::scopes_schema(&SCOPE_AREAS)
+}
+
 fn parse_scopes(v: &mut Validator, raw: &[String]) -> Vec<String> {
     shared::identity::auth::parse_scopes(v, raw, &SCOPE_AREAS)
 }
@@ -169,7 +176,7 @@ pub async fn create_api_key(
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
         ("keyId" = Uuid, Path, description = "Key id"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = []), ("apiKey" = [])),
     responses((status = 204, description = "Revoked"), Problems, WriteProblems)

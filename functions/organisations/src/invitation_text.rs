@@ -68,7 +68,7 @@ pub async fn get_invitation_text(
     request_body = PutInvitationTextRequest,
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
-        ("If-Match" = Option<String>, Header, description = "The version to replace (\"0\" before the first PUT)"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = InvitationText, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)

@@ -158,10 +158,11 @@ async fn send_mail(state: &AppState, ctx: &OrgContext, record: &InvitationRecord
     request_body = NewInvitation,
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response"),
+        shared::idempotency::IdempotencyKey,
     ),
     security(("bearer" = []), ("apiKey" = [])),
     responses(
+        shared::kit::IdempotentProblems,
         BodyProblems,
         (status = 201, body = Invitation, headers(("ETag" = String, description = "The version"))),
         Problems,
@@ -268,7 +269,7 @@ pub async fn list_invitations(
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
         ("invId" = Uuid, Path, description = "Invitation id"),
-        ("If-Match" = Option<String>, Header, description = "The version to revoke"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = []), ("apiKey" = [])),
     responses((status = 204, description = "Revoked (or already revoked)"), Problems, WriteProblems)

@@ -5,6 +5,7 @@
 mod api_keys;
 mod common;
 mod deletion;
+pub mod docs;
 mod invitation_text;
 mod invitations;
 mod links;
@@ -90,7 +91,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(organisations::create_public_organisation))
 }
 
-/// The servable router of this group.
+/// The servable router of this group, with the API reference at `/docs`
+/// (this function serves the meta routes when deployed).
 pub fn router(state: AppState) -> axum::Router {
-    shared::http::app(api(), state)
+    shared::http::app(api(), state).merge(docs::router())
 }

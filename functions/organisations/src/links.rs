@@ -135,10 +135,11 @@ pub struct CreateLinkRequest {
     request_body = CreateLinkRequest,
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response"),
+        shared::idempotency::IdempotencyKey,
     ),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 201, body = Link, description = "Created"), Problems, WriteProblems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 201, body = Link, description = "Created"), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_link(
@@ -241,7 +242,7 @@ async fn read_link(state: &AppState, org: Uuid, id: Uuid) -> Result<Link> {
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
         ("linkId" = Uuid, Path, description = "Link id"),
-        ("If-Match" = Option<String>, Header, description = "The version to change"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = Link, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
@@ -299,7 +300,7 @@ pub async fn update_link(
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
         ("linkId" = Uuid, Path, description = "Link id"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)

@@ -185,7 +185,7 @@ fn remove_relations(tx: &mut Tx, org: Uuid, relations: &[RelationRecord]) {
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
         ("userId" = Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The membership version to change"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(
@@ -273,7 +273,7 @@ pub async fn put_member(
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
         ("userId" = Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The membership version to remove"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses((status = 204, description = "Removed"), Problems, WriteProblems)

@@ -88,8 +88,9 @@ pub struct SignUpResponse {
     path = "/v1/public/organisations",
     tag = "organisations",
     request_body = SignUpRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     responses(
+        shared::kit::IdempotentProblems,
         BodyProblems,
         (status = 201, body = SignUpResponse, description = "Created"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -195,9 +196,10 @@ pub struct CreateOrganisationRequest {
     path = "/v1/organisations",
     tag = "organisations",
     request_body = CreateOrganisationRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 201, body = Organisation, description = "Created", headers(("ETag" = String, description = "The version"))), Problems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 201, body = Organisation, description = "Created", headers(("ETag" = String, description = "The version"))), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_organisation(
@@ -291,7 +293,7 @@ pub struct UpdateOrganisationRequest {
     request_body = UpdateOrganisationRequest,
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
-        ("If-Match" = Option<String>, Header, description = "The version to change"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = Organisation, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
@@ -349,7 +351,7 @@ pub struct DeletionProgress {
     tag = "organisations",
     params(
         ("id" = Uuid, Path, description = "Organisation id"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete (checked when the deletion starts)"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(

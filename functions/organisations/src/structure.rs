@@ -490,10 +490,10 @@ macro_rules! unit_routes {
                 request_body = CreateUnitRequest,
                 params(
                     ("id" = Uuid, Path, description = "Organisation id"),
-                    ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response"),
+                    shared::idempotency::IdempotencyKey,
                 ),
                 security(("bearer" = [])),
-                responses((status = 201, body = Unit, description = "Created"), Problems, WriteProblems)
+                responses(BodyProblems, (status = 201, body = Unit, description = "Created"), Problems, WriteProblems)
             )]
             pub async fn create(
                 State(state): State<AppState>,
@@ -535,10 +535,10 @@ macro_rules! unit_routes {
                 params(
                     ("id" = Uuid, Path, description = "Organisation id"),
                     ("unitId" = Uuid, Path, description = "Unit id"),
-                    ("If-Match" = Option<String>, Header, description = "The version to change"),
+                    shared::concurrency::IfMatch,
                 ),
                 security(("bearer" = [])),
-                responses((status = 200, body = Unit, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
+                responses(BodyProblems, (status = 200, body = Unit, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
             )]
             pub async fn update(
                 State(state): State<AppState>,
@@ -561,7 +561,7 @@ macro_rules! unit_routes {
                 params(
                     ("id" = Uuid, Path, description = "Organisation id"),
                     ("unitId" = Uuid, Path, description = "Unit id"),
-                    ("If-Match" = Option<String>, Header, description = "The version to delete"),
+                    shared::concurrency::IfMatch,
                 ),
                 security(("bearer" = [])),
                 responses((status = 204, description = "Deleted"), Problems, WriteProblems)
@@ -620,7 +620,7 @@ macro_rules! relation_routes {
                 request_body = RelationChange,
                 params(("id" = Uuid, Path, description = "Organisation id"), ("unitId" = Uuid, Path, description = "Unit id")),
                 security(("bearer" = [])),
-                responses((status = 200, body = Unit, description = "The unit with its new counts"), Problems, WriteProblems)
+                responses(BodyProblems, (status = 200, body = Unit, description = "The unit with its new counts"), Problems, WriteProblems)
             )]
             pub async fn change(
                 State(state): State<AppState>,

@@ -90,6 +90,12 @@ pub struct Summary {
     pub send_failures: u64,
     /// Pending mails and pushes given up after failing for a day.
     pub abandoned: u64,
+    /// Due items the store refused to write (e.g. one user's data over an
+    /// item size limit): logged and skipped, so they never stop the others.
+    pub unwritable: u64,
+    /// Due items whose delivery failed for a reason that may pass (a
+    /// throttled or failing store): their minute is read again next run.
+    pub held_back: u64,
 }
 
 /// What delivering one item came to.
@@ -121,6 +127,8 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
         retried: 0,
         send_failures: 0,
         abandoned: 0,
+        unwritable: 0,
+        held_back: 0,
     };
     while bucket <= last {
         summary.buckets_read += 1;
@@ -135,7 +143,20 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
                 tasks.spawn(async move { deliver(&state, now, entry).await });
             }
             let Some(done) = tasks.join_next().await else { break };
-            let outcome = done??;
+            // One item's failure never stops the others in its minute.
+            let outcome = match done? {
+                Ok(outcome) => outcome,
+                Err(err) if runs::is_unwritable(&err) => {
+                    tracing::error!(error = %format!("{err:#}"), minute = %bucket, "a due item cannot be written; skipped");
+                    summary.unwritable += 1;
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %format!("{err:#}"), minute = %bucket, "delivering a due item failed; its minute is read again next run");
+                    summary.held_back += 1;
+                    continue;
+                }
+            };
             summary.delivered.inapp += outcome.delivered.inapp;
             summary.delivered.email += outcome.delivered.email;
             summary.delivered.push += outcome.delivered.push;
@@ -148,6 +169,11 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Summary
         summary.late += digested.late;
         summary.skipped_duplicates += digested.duplicate;
         summary.send_failures += digested.send_failures;
+        if summary.held_back > 0 {
+            // Not past a minute with an item still to deliver: the next run
+            // reads it again (what was delivered is skipped as a duplicate).
+            break;
+        }
         if watermark.as_ref().is_none_or(|w| w.minute < bucket) {
             watermark = due::advance_watermark(state.table.as_ref(), watermark, bucket).await?;
         }

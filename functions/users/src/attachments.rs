@@ -280,7 +280,7 @@ pub async fn get_attachment(
     params(
         ("id" = Uuid, Path, description = "User id"),
         ("attachmentId" = Uuid, Path, description = "Attachment id"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)

@@ -67,9 +67,10 @@ fn check_count(len: usize, field: &str) -> Result<()> {
     path = "/v1/users/bulk",
     tag = "users",
     request_body = BulkCreate,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 200, body = BulkResponse, description = "Per-item results"), Problems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 200, body = BulkResponse, description = "Per-item results"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn bulk_create_users(

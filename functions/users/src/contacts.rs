@@ -125,9 +125,10 @@ pub async fn list_contacts(
     path = "/v1/users/{id}/contacts",
     tag = "users",
     request_body = ContactBody,
-    params(("id" = Uuid, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(("id" = Uuid, Path, description = "User id"), shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
-    responses(BodyProblems, (status = 201, body = Contact, description = "Created"), Problems)
+    responses(
+        shared::kit::IdempotentProblems,BodyProblems, (status = 201, body = Contact, description = "Created"), Problems)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn create_contact(
@@ -171,7 +172,7 @@ pub async fn create_contact(
     params(
         ("id" = Uuid, Path, description = "User id"),
         ("contactId" = Uuid, Path, description = "Contact id"),
-        ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = Contact), Problems, WriteProblems)
@@ -220,7 +221,7 @@ pub async fn put_contact(
     params(
         ("id" = Uuid, Path, description = "User id"),
         ("contactId" = Uuid, Path, description = "Contact id"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)

@@ -137,7 +137,7 @@ macro_rules! lifecycle_route {
             tag = "users",
             params(
                 ("id" = Uuid, Path, description = "User id"),
-                ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
+                shared::concurrency::IfMatch,
             ),
             security(("bearer" = [])),
             responses((status = 200, body = User, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)

@@ -92,7 +92,7 @@ pub async fn list_planners(
     params(
         ("id" = Uuid, Path, description = "The member planned for"),
         ("plannerId" = Uuid, Path, description = "The planner"),
-        ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(
@@ -192,7 +192,7 @@ pub async fn put_planner(
     params(
         ("id" = Uuid, Path, description = "The member planned for"),
         ("plannerId" = Uuid, Path, description = "The planner"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses((status = 204, description = "Unlinked"), Problems, WriteProblems)

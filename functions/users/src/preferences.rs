@@ -157,7 +157,7 @@ async fn almanac_settings(state: &AppState, value: &Value) -> Result<(AlmanacSet
     params(
         ("id" = Uuid, Path, description = "User id"),
         ("key" = String, Path, description = "Preference key (1–64 of A-Z a-z 0-9 . _ -)"),
-        ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(
@@ -227,7 +227,7 @@ pub async fn put_preference(
     params(
         ("id" = Uuid, Path, description = "User id"),
         ("key" = String, Path, description = "Preference key"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)

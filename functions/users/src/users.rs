@@ -147,9 +147,10 @@ pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestM
     path = "/v1/users",
     tag = "users",
     request_body = CreateUser,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
+        shared::kit::IdempotentProblems,
         BodyProblems,
         (status = 201, body = User, description = "Created; a welcome or set-password mail was sent"),
         Problems,
@@ -644,7 +645,7 @@ fn profile_update(
     request_body = UserPatch,
     params(
         ("id" = Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The version the change is based on"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = User, headers(("ETag" = String, description = "The new version"))), Problems, WriteProblems)
@@ -711,7 +712,7 @@ pub async fn patch_user(
     tag = "users",
     params(
         ("id" = Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The version to delete"),
+        shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)
@@ -733,7 +734,7 @@ pub async fn delete_user(
     delete,
     path = "/v1/users/me",
     tag = "users",
-    params(("If-Match" = Option<String>, Header, description = "The version to delete")),
+    params(shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)
 )]

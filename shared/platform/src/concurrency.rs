@@ -62,6 +62,39 @@ impl IfMatch {
     }
 }
 
+/// What `IfMatch::parse` accepts, as an ECMA 262 pattern: `*`, or a
+/// comma-separated list of (weak or strong) ETags of integer versions.
+pub const IF_MATCH_PATTERN: &str = r#"^\s*(?:\*|(?:W/)*"[+-]?[0-9]{1,18}"(?:\s*,\s*(?:W/)*"[+-]?[0-9]{1,18}")*)\s*$"#;
+
+impl IfMatch {
+    /// The OpenAPI schema of the header.
+    pub fn schema() -> utoipa::openapi::Object {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some(IF_MATCH_PATTERN))
+            .build()
+    }
+}
+
+/// `params(IfMatch)` documents the optional `If-Match` header of a write.
+impl utoipa::IntoParams for IfMatch {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name("If-Match")
+                .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+                .required(utoipa::openapi::Required::False)
+                .description(Some(
+                    "The `ETag` of the version read (`\"3\"`, a list, or `*`); another current version answers 412",
+                ))
+                .schema(Some(Self::schema()))
+                .build(),
+        ]
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 

@@ -63,6 +63,17 @@ pub enum BodyProblems {
     UnsupportedMediaType(Problem),
 }
 
+/// Problems of a `POST` create that takes `Idempotency-Key` (answered by
+/// the idempotency layer before the handler runs).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum IdempotentProblems {
+    /// The key was already used with a different request, or the first
+    /// request with it is still being processed (`conflict`).
+    #[response(status = 409, content_type = "application/problem+json")]
+    KeyInUse(Problem),
+}
+
 /// `limit` and `cursor` of a list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

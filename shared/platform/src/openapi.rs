@@ -3,7 +3,7 @@
 //! `utoipa_axum`, so a route cannot exist without being documented.
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
+use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, RefOr};
 
 use crate::error::{FieldError, Problem};
 
@@ -34,4 +34,54 @@ pub fn base() -> OpenApi {
         )
         .components(Some(components))
         .build()
+}
+
+/// Gives every response that has no description its status's reason phrase
+/// ("OK", "Created" ...): the Response Object requires one, and client
+/// generators refuse a document without it (docs/api.md).
+pub fn describe_responses(doc: &mut OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    let reason = status.parse().ok().and_then(|code| http::StatusCode::from_u16(code).ok());
+                    response.description = reason.and_then(|code| code.canonical_reason()).unwrap_or("Response").into();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder};
+    use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+
+    #[test]
+    fn a_response_without_a_description_gets_its_reason_phrase() {
+        let responses = ResponsesBuilder::new()
+            .response("201", ResponseBuilder::new())
+            .response("404", ResponseBuilder::new().description("No such thing"))
+            .build();
+        let operation = OperationBuilder::new().responses(responses).build();
+        let mut doc = base();
+        doc.paths = PathsBuilder::new().path("/x", PathItem::new(HttpMethod::Post, operation)).build();
+        describe_responses(&mut doc);
+        let json = serde_json::to_value(&doc).unwrap();
+        assert_eq!(json["paths"]["/x"]["post"]["responses"]["201"]["description"], "Created");
+        assert_eq!(json["paths"]["/x"]["post"]["responses"]["404"]["description"], "No such thing");
+    }
 }

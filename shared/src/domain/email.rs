@@ -30,7 +30,24 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The OpenAPI schema of a request field holding an email
+    /// (`#[schema(schema_with = Email::schema)]`).
+    pub fn schema() -> utoipa::openapi::Object {
+        let mut schema = super::string_schema(1, Self::MAX_LEN, Some(EMAIL_PATTERN));
+        schema.format = Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Email));
+        schema
+    }
+
+    /// `schema`, also allowing `null`.
+    pub fn nullable_schema() -> utoipa::openapi::Object {
+        super::nullable(Self::schema())
+    }
 }
+
+/// A local part, `@`, and a domain of dot-separated labels with at least one
+/// dot (`parse` also requires a dot), around optional white space.
+const EMAIL_PATTERN: &str = r"^\s*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\s*$";
 
 impl TryFrom<String> for Email {
     type Error = String;

@@ -27,7 +27,22 @@ impl<const MAX: usize> BoundedText<MAX> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The OpenAPI schema of exactly what `parse` accepts, for a request
+    /// field that holds this type (`#[schema(schema_with = Name::schema)]`).
+    pub fn schema() -> utoipa::openapi::Object {
+        super::string_schema(1, MAX, Some(TEXT_PATTERN))
+    }
+
+    /// `schema`, also allowing `null` (an optional field).
+    pub fn nullable_schema() -> utoipa::openapi::Object {
+        super::nullable(Self::schema())
+    }
 }
+
+/// What `parse` accepts, as an ECMA 262 pattern: after trimming white space,
+/// at least one character and no control characters (`char::is_control`).
+const TEXT_PATTERN: &str = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$";
 
 impl<const MAX: usize> TryFrom<String> for BoundedText<MAX> {
     type Error = String;

@@ -31,6 +31,22 @@ impl Password {
 
     /// Hashes with Argon2id (random salt, PHC string). CPU-heavy: call from
     /// `spawn_blocking` in request paths.
+    /// The OpenAPI schema of a request field holding a new password
+    /// (`#[schema(schema_with = Password::schema)]`).
+    pub fn schema() -> utoipa::openapi::Object {
+        let mut schema = super::string_schema(Self::MIN_LEN, Self::MAX_LEN, None);
+        schema.format = Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password));
+        schema
+    }
+
+    /// The schema of a field holding the current password, checked against
+    /// the stored hash: any non-empty string up to the longest password.
+    pub fn current_schema() -> utoipa::openapi::Object {
+        let mut schema = super::string_schema(1, Self::MAX_LEN, None);
+        schema.format = Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password));
+        schema
+    }
+
     pub fn hash(&self) -> anyhow::Result<PasswordHash> {
         let hash = Argon2::default()
             .hash_password(self.0.expose_secret().as_bytes())

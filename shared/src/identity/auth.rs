@@ -365,6 +365,15 @@ impl FromRequestParts<AppState> for MaybePrincipal {
     }
 }
 
+/// The OpenAPI schema of the scopes `parse_scopes` accepts for `areas`:
+/// 1 to two per area, each `<area>:read` or `<area>:write`.
+pub fn scopes_schema(areas: &[&str]) -> utoipa::openapi::Array {
+    let scopes: Vec<String> = areas.iter().flat_map(|area| [format!("{area}:read"), format!("{area}:write")]).collect();
+    let item =
+        utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).enum_values(Some(scopes));
+    utoipa::openapi::ArrayBuilder::new().items(item).min_items(Some(1)).max_items(Some(areas.len() * 2)).build()
+}
+
 /// Checks requested scopes (`<area>:read|write`) against the `areas` a
 /// credential may name, recording every bad one in `v`; returns them
 /// de-duplicated, in order. Shared by personal access tokens and API keys.

@@ -12,6 +12,9 @@ use crate::store::from_item;
 use crate::store::to_item;
 use crate::table::{Condition, Index, Key, Query, SortKey, Table, WriteOp};
 
+/// Most devices a user may register: bounds what one push to a user holds.
+pub const MAX_PER_USER: usize = 10;
+
 /// The platform a device is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

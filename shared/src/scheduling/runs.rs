@@ -84,3 +84,10 @@ pub async fn deliver_reminder(
     }
     Delivery::of(table.transact_write(ops).await)
 }
+
+/// Whether a delivery failed because the store refuses its writes as such
+/// (one user's data over an item size limit): retrying never helps, so the
+/// run logs and skips the item instead of stalling every other one.
+pub fn is_unwritable(err: &anyhow::Error) -> bool {
+    crate::table::TableError::is_unwritable(err)
+}

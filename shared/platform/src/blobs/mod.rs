@@ -26,9 +26,26 @@ pub struct PresignedRequest {
     /// The full URL, signature included.
     pub url: String,
     /// Headers the client must send exactly as given (they are signed).
+    #[schema(schema_with = header_pairs)]
     pub headers: Vec<(String, String)>,
     /// When the URL stops working.
     pub expires_at: DateTime<Utc>,
+}
+
+/// The schema of [`PresignedRequest::headers`]: `[[name, value], ...]`, as
+/// arrays of exactly two strings (what a tuple becomes in JSON), which
+/// client generators read more readily than a tuple schema.
+fn header_pairs() -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let pair = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .min_items(Some(2))
+        .max_items(Some(2))
+        .description(Some("`[name, value]`"));
+    ArrayBuilder::new()
+        .items(pair)
+        .description(Some("Headers the client must send exactly as given (they are signed)."))
+        .build()
 }
 
 /// What the store knows of a stored blob.

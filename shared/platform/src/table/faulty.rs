@@ -17,6 +17,9 @@ pub enum Fault {
     Conflict,
     /// A backend failure (throttling, a 5xx, a dropped connection).
     Backend,
+    /// DynamoDB refusing the request itself (`ValidationException`, e.g. an
+    /// item over 400 KB): retrying the same write never helps.
+    Invalid,
 }
 
 impl Fault {
@@ -24,6 +27,7 @@ impl Fault {
         match self {
             Fault::Conflict => TableError::Conflict,
             Fault::Backend => TableError::Backend(anyhow::anyhow!("injected backend failure")),
+            Fault::Invalid => TableError::Invalid("injected: item size has exceeded the maximum allowed size".into()),
         }
     }
 }

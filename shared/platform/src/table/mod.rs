@@ -355,6 +355,13 @@ impl TableError {
     pub fn is_condition_failed(&self) -> bool {
         matches!(self, TableError::ConditionFailed { .. })
     }
+
+    /// Whether `err` (anywhere in its chain) is a request the store refuses
+    /// as such (an item too large, a malformed request): writing the same
+    /// again can never succeed.
+    pub fn is_unwritable(err: &anyhow::Error) -> bool {
+        err.chain().any(|cause| matches!(cause.downcast_ref::<TableError>(), Some(TableError::Invalid(_))))
+    }
 }
 
 /// The storage port. All operations are atomic per call; `transact_write` is
