@@ -15,8 +15,8 @@ API (v2) events, one at a time. Per binary and run:
   invocation;
 - the binary's size on disk.
 
-Each spec runs `--runs` fresh processes of `--invocations` invocations;
-the figures are medians over the runs. Every response must have the
+Each spec runs `--runs` fresh processes of `--invocations` invocations
+(the runs of all specs interleaved); the figures are medians over the runs. Every response must have the
 expected status, else the run fails.
 
 Usage:
@@ -37,6 +37,7 @@ import http.server
 import json
 import os
 import queue
+import signal
 import socket
 import statistics
 import subprocess
@@ -97,6 +98,8 @@ class RuntimeApi:
         self.results = queue.Queue()
         self.first_next = None
         self.sent_at = {}
+        self.pid = None
+        self.init_cpu_ms = None
         api = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -128,6 +131,7 @@ class RuntimeApi:
                     return
                 if api.first_next is None:
                     api.first_next = now()
+                    api.init_cpu_ms = cpu_ms(api.pid)
                 events = api.events  # this run's: a stale waiter of a killed process gets its stop marker
                 event = events.get()
                 if event is None:  # the run is over: the process is killed
@@ -172,7 +176,9 @@ class RuntimeApi:
         self.address = "127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def reset(self):
+    def reset(self, pid=None):
+        self.pid = pid
+        self.init_cpu_ms = None
         self.events = queue.Queue()
         self.results = queue.Queue()
         self.first_next = None
@@ -185,6 +191,20 @@ def percentile(values, p):
     return ordered[index]
 
 
+def cpu_ms(pid):
+    """CPU time the process's threads have run so far (schedstat, ns precision)."""
+    if pid is None:
+        return None
+    total = 0
+    try:
+        for task in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, task)) as stat:
+                total += int(stat.read().split()[0])
+    except OSError:
+        return None
+    return total / 1e6
+
+
 def proc_status(pid):
     fields = {}
     with open("/proc/%d/status" % pid) as status:
@@ -195,12 +215,25 @@ def proc_status(pid):
     return fields
 
 
+def kill(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 def one_run(api, spec, env, invocations, timeout):
     api.reset()
     method, path, status = spec["method"], spec["path"], spec["status"]
     log = tempfile.TemporaryFile()
     started = now()
-    process = subprocess.Popen([spec["binary"]], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    # A session of its own, so that killing its group also ends what a
+    # wrapper (strace, perf) started.
+    process = subprocess.Popen(
+        [spec["binary"]], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+    api.pid = process.pid
     try:
         latencies = []
         for i in range(invocations):
@@ -224,20 +257,19 @@ def one_run(api, spec, env, invocations, timeout):
         memory = proc_status(process.pid)
         init_ms = (api.first_next - started) / 1e6
     except RuntimeError as failure:
-        process.kill()
-        process.wait()
+        kill(process)
         log.seek(0)
         raise RuntimeError("%s\n--- function output (tail) ---\n%s" % (failure, log.read().decode(errors="replace")[-2000:]))
     finally:
-        process.kill()
+        kill(process)
         api.events.put(None)  # release a /next the process left waiting
-        process.wait()
         log.seek(0)
         output = log.read().decode(errors="replace")
         log.close()
     warm = latencies[1:] or latencies
     return {
         "init_ms": init_ms,
+        "init_cpu_ms": api.init_cpu_ms or 0.0,
         "first_ms": latencies[0],
         "p50_ms": percentile(warm, 50),
         "p99_ms": percentile(warm, 99),
@@ -319,6 +351,9 @@ def main():
 
     api = RuntimeApi()
     env = dict(os.environ)
+    # As in Lambda: no backtrace capture (anyhow would capture one per error).
+    for name in ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE"):
+        env.pop(name, None)
     moto = None
     if args.moto:
         moto, extra = start_moto(env)
@@ -333,31 +368,49 @@ def main():
             "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
         }
     )
-    env.setdefault("RUST_LOG", "warn")
+    env.setdefault("RUST_LOG", "info")  # as template.yaml deploys it
 
+    specs = [parse_spec(text) for text in args.specs]
+    runs = {spec["name"]: [] for spec in specs}
     results = {}
     try:
-        for spec in map(parse_spec, args.specs):
-            spec_env = dict(env, AWS_LAMBDA_FUNCTION_NAME=spec["name"])
-            runs = [one_run(api, spec, spec_env, args.invocations, args.timeout) for _ in range(args.runs)]
-            median = {key: statistics.median(run[key] for run in runs) for key in runs[0] if key != "output_tail"}
+        # Runs interleave the binaries, so a busier moment of the machine
+        # does not fall on one of them only.
+        for _ in range(args.runs):
+            for spec in specs:
+                spec_env = dict(env, AWS_LAMBDA_FUNCTION_NAME=spec["name"])
+                runs[spec["name"]].append(one_run(api, spec, spec_env, args.invocations, args.timeout))
+        for spec in specs:
+            done = runs[spec["name"]]
+            median = {key: statistics.median(run[key] for run in done) for key in done[0] if key != "output_tail"}
             median["binary_mib"] = os.path.getsize(spec["binary"]) / (1024.0 * 1024.0)
-            median["runs"] = runs
+            median["binary_bytes"] = os.path.getsize(spec["binary"])
+            median["runs"] = done
             results[spec["name"]] = median
     finally:
         if moto is not None:
             moto.kill()
             moto.wait()
 
-    header = "%-16s %8s %9s %8s %8s %8s %8s %9s" % (
-        "function", "init ms", "first ms", "p50 ms", "p99 ms", "RSS MiB", "HWM MiB", "bin MiB"
+    header = "%-16s %8s %8s %9s %8s %8s %8s %8s %9s" % (
+        "function", "init ms", "init CPU", "first ms", "p50 ms", "p99 ms", "RSS MiB", "HWM MiB", "bin MiB"
     )
     print("medians of %d runs of %d invocations" % (args.runs, args.invocations))
     print(header)
     for name, r in results.items():
         print(
-            "%-16s %8.1f %9.2f %8.3f %8.3f %8.1f %8.1f %9.1f"
-            % (name, r["init_ms"], r["first_ms"], r["p50_ms"], r["p99_ms"], r["rss_mib"], r["hwm_mib"], r["binary_mib"])
+            "%-16s %8.1f %8.1f %9.2f %8.3f %8.3f %8.1f %8.1f %9.1f"
+            % (
+                name,
+                r["init_ms"],
+                r["init_cpu_ms"],
+                r["first_ms"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["rss_mib"],
+                r["hwm_mib"],
+                r["binary_mib"],
+            )
         )
     if args.json:
         with open(args.json, "w") as out:

@@ -25,6 +25,7 @@ pub use platform::table;
 pub mod access;
 pub mod audit;
 pub mod calendar;
+pub mod context;
 #[cfg(feature = "embedded")]
 pub mod dev;
 pub mod domain;

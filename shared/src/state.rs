@@ -231,12 +231,13 @@ impl AppState {
     /// Manager in the background.
     fn from_lambda_adapters(adapters: LambdaAdapters) -> Self {
         let LambdaAdapters { config, sdk, blobs, mailer } = adapters;
-        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        // Built by the background read, off the path to the first request.
+        let secrets = crate::aws::LazyClient::new(&sdk, aws_sdk_secretsmanager::Client::new);
         let arn: Arc<str> = Arc::from(config.signing_key_secret_arn.as_str());
         let read: Arc<ReadSecret> = Arc::new(move || {
             let (secrets, arn) = (secrets.clone(), arn.clone());
             Box::pin(async move {
-                let secret = crate::config::read_signing_secret(&secrets, &arn).await?;
+                let secret = crate::config::read_signing_secret(secrets.get(), &arn).await?;
                 Ok(secrecy::ExposeSecret::expose_secret(&secret).as_bytes().to_vec())
             })
         });
@@ -270,15 +271,13 @@ impl LambdaAdapters {
 
     /// Media in S3 (`SUNDIAL_BUCKET`).
     pub fn with_blobs(mut self) -> Self {
-        let client = crate::aws::s3_client(&self.sdk);
-        self.blobs = Arc::new(crate::blobs::s3::S3Blobs::new(client, self.config.bucket.clone()));
+        self.blobs = Arc::new(crate::blobs::s3::S3Blobs::on_first_use(&self.sdk, self.config.bucket.clone()));
         self
     }
 
     /// Mail through SES (`SUNDIAL_MAIL_FROM`).
     pub fn with_mail(mut self) -> Self {
-        let client = aws_sdk_sesv2::Client::new(&self.sdk);
-        self.mailer = Arc::new(crate::mail::ses::SesMailer::new(client, self.config.mail_from.clone()));
+        self.mailer = Arc::new(crate::mail::ses::SesMailer::on_first_use(&self.sdk, self.config.mail_from.clone()));
         self
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use shared::audit::RequestMeta;
+use shared::context::{AnonymousCtx, Ctx};
 use shared::domain::Email;
 use shared::error::Problem;
 use shared::extract::Json;
@@ -30,7 +30,7 @@ use shared::people::users::UserChange;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::password::{audit, changed_meanwhile, current_user, recipient, send_quietly};
+use crate::password::{changed_meanwhile, current_user, recipient, send_quietly};
 use shared::kit::BodyProblems;
 use shared::kit::commit_with;
 
@@ -80,9 +80,9 @@ pub struct PendingEmailChange {
 }
 
 /// The pending change of `user`, unless there is none or it expired.
-async fn pending(state: &AppState, user: Uuid) -> Result<Option<PendingEmailChangeRecord>> {
+async fn pending(state: &AppState, user: Uuid, now: DateTime<Utc>) -> Result<Option<PendingEmailChangeRecord>> {
     let record = email_changes::get(state.table.as_ref(), user).await?;
-    Ok(record.filter(|r| r.expires_at > state.clock.now()))
+    Ok(record.filter(|r| r.expires_at > now))
 }
 
 async fn send_required(state: &AppState, mail: &shared::mail::Mail) -> Result<()> {
@@ -105,22 +105,22 @@ async fn send_required(state: &AppState, mail: &shared::mail::Mail) -> Result<()
 #[tracing::instrument(skip_all)]
 pub async fn verify_email(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<TokenRequest>,
 ) -> Result<StatusCode> {
     let table = state.table.as_ref();
-    let valid = one_time::check(table, Purpose::VerifyEmail, &body.token, state.clock.now()).await?;
+    let now = ctx.now;
+    let valid = one_time::check(table, Purpose::VerifyEmail, &body.token, now).await?;
     let user = users::get(table, valid.token.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::NotFound)?;
     // A link mailed to an earlier address verifies nothing now.
     if valid.token.data.get("email").and_then(|e| e.as_str()).is_some_and(|e| e != user.email) {
         return Err(ApiError::NotFound);
     }
-    let now = state.clock.now();
     let actor = format!("user:{}", user.id);
     let ops = vec![
         valid.consume,
         UserChange::of(&user, now).email_verified(true).op(),
-        audit(&actor, "user.email_verified", user.id, now, &meta).write(),
+        ctx.audit(None, actor, "user.email_verified", format!("user/{}", user.id)).write(),
     ];
     commit_with(
         state.table.as_ref(),
@@ -143,21 +143,18 @@ pub async fn verify_email(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "Already verified"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
-pub async fn resend_verification(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-) -> Result<StatusCode> {
+#[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
+pub async fn resend_verification(State(state): State<AppState>, ctx: Ctx) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
-    let user = current_user(&state, &principal).await?;
+    let user = current_user(&state, principal).await?;
     if user.email_verified {
         return Err(ApiError::Conflict("The email address is already verified.".into()));
     }
-    let now = state.clock.now();
+    let now = ctx.now;
     let issued = one_time::issue_verify_email(user.id, &user.email, now)?;
     let ops =
-        vec![issued.write.clone(), audit(&principal.actor(), "user.verification_sent", user.id, now, &meta).write()];
+        vec![issued.write.clone(), ctx.audit(None, "user.verification_sent", format!("user/{}", user.id)).write()];
     commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
     send_required(&state, &templates::verify_email(&state.app_url, recipient(&user), &issued.token)).await?;
     Ok(StatusCode::ACCEPTED)
@@ -181,28 +178,28 @@ pub async fn resend_verification(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The address is taken"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+#[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
 pub async fn request_email_change(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<EmailChangeRequest>,
 ) -> Result<(StatusCode, Json<PendingEmailChange>)> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
     let mut v = Validator::new();
     let new_email = v.field("newEmail", Email::parse(&body.new_email));
     if body.password.is_empty() {
         v.error("password", "must not be empty");
     }
-    let user = current_user(&state, &principal).await?;
+    let user = current_user(&state, principal).await?;
     if new_email.as_ref().is_some_and(|e| e.as_str() == user.email) {
         v.error("newEmail", "is already the account's address");
     }
     v.finish()?;
     let Some(new_email) = new_email else { return Err(ApiError::invalid("newEmail", "is required")) };
 
-    let now = state.clock.now();
-    require_recent_login(&principal, &user, Some(&body.password), now).await?;
+    let now = ctx.now;
+    require_recent_login(principal, &user, Some(&body.password), now).await?;
     shared::identity::mfa::check_second_factor(state.table.as_ref(), &user, body.mfa_code.as_deref(), now)
         .await
         .map_err(|e| match e {
@@ -234,7 +231,7 @@ pub async fn request_email_change(
     let mut ops = vec![
         issued.write.clone(),
         email_changes::put_op(&record)?,
-        audit(&principal.actor(), "user.email_change_requested", user.id, now, &meta).write(),
+        ctx.audit(None, "user.email_change_requested", format!("user/{}", user.id)).write(),
     ];
     // Only the latest link works: the earlier request's token goes.
     if let Some(earlier) = email_changes::get(table, user.id).await? {
@@ -264,7 +261,7 @@ pub async fn request_email_change(
 #[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
 pub async fn get_email_change(State(state): State<AppState>, principal: Principal) -> Result<Json<PendingEmailChange>> {
     principal.require("auth", false)?;
-    let record = pending(&state, principal.user_id).await?.ok_or(ApiError::NotFound)?;
+    let record = pending(&state, principal.user_id, state.clock.now()).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(PendingEmailChange { new_email: record.new_email, expires_at: record.expires_at }))
 }
 
@@ -280,19 +277,15 @@ pub async fn get_email_change(State(state): State<AppState>, principal: Principa
         (status = 404, body = Problem, content_type = "application/problem+json", description = "No pending change"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
-pub async fn cancel_email_change(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-) -> Result<StatusCode> {
+#[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
+pub async fn cancel_email_change(State(state): State<AppState>, ctx: Ctx) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
-    let record = pending(&state, principal.user_id).await?.ok_or(ApiError::NotFound)?;
-    let now = state.clock.now();
+    let record = pending(&state, principal.user_id, ctx.now).await?.ok_or(ApiError::NotFound)?;
     let ops = vec![
         email_changes::delete_op(&record),
         one_time::revoke_op(&record.token_hash),
-        audit(&principal.actor(), "user.email_change_cancelled", principal.user_id, now, &meta).write(),
+        ctx.audit(None, "user.email_change_cancelled", format!("user/{}", principal.user_id)).write(),
     ];
     commit_with(state.table.as_ref(), ops, |_| ApiError::NotFound).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -316,16 +309,17 @@ pub async fn cancel_email_change(
 #[tracing::instrument(skip_all)]
 pub async fn confirm_email_change(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<TokenRequest>,
 ) -> Result<Json<User>> {
     let table = state.table.as_ref();
-    let now = state.clock.now();
+    let now = ctx.now;
     let valid = one_time::check(table, Purpose::EmailChange, &body.token, now).await?;
     let user_id = valid.token.user_id;
     let user = users::get(table, user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::NotFound)?;
     // Only the latest, not aborted request's link works.
-    let record = pending(&state, user_id).await?.filter(|r| r.token_hash == valid.hash).ok_or(ApiError::NotFound)?;
+    let record =
+        pending(&state, user_id, now).await?.filter(|r| r.token_hash == valid.hash).ok_or(ApiError::NotFound)?;
 
     let ops = vec![
         valid.consume,
@@ -333,7 +327,7 @@ pub async fn confirm_email_change(
         users::delete_email_guard_op(&user.email, user_id),
         users::email_guard_op(&record.new_email, user_id),
         UserChange::of(&user, now).email(&record.new_email, true).op(),
-        audit(&format!("user:{user_id}"), "user.email_changed", user_id, now, &meta).write(),
+        ctx.audit(None, format!("user:{user_id}"), "user.email_changed", format!("user/{user_id}")).write(),
     ];
     commit_with(state.table.as_ref(), ops, |index| match index {
         Some(0 | 1) => ApiError::NotFound,

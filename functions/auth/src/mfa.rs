@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use shared::audit::RequestMeta;
+use shared::context::Ctx;
 use shared::error::Problem;
 use shared::extract::Json;
 use shared::idempotency::no_store;
@@ -24,7 +24,7 @@ use shared::mail::templates::{self, SecurityEvent};
 use shared::people::users::UserChange;
 use shared::{ApiError, AppState, Result};
 
-use crate::password::{audit, changed_meanwhile, current_user, recipient, send_quietly};
+use crate::password::{changed_meanwhile, current_user, recipient, send_quietly};
 use shared::kit::BodyProblems;
 use shared::kit::commit_with;
 
@@ -114,22 +114,19 @@ pub async fn get_mfa(State(state): State<AppState>, principal: Principal) -> Res
         (status = 409, body = Problem, content_type = "application/problem+json", description = "MFA is already on"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
-pub async fn create_totp(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-) -> Result<(StatusCode, HeaderMap, Json<TotpSetup>)> {
+#[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
+pub async fn create_totp(State(state): State<AppState>, ctx: Ctx) -> Result<(StatusCode, HeaderMap, Json<TotpSetup>)> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
-    let user = current_user(&state, &principal).await?;
+    let user = current_user(&state, principal).await?;
     if user.mfa_enabled {
         return Err(ApiError::Conflict("MFA is already on; turn it off first to change the secret.".into()));
     }
-    let now = state.clock.now();
+    let now = ctx.now;
     let record = TotpRecord::new(user.id, now);
     let otpauth_url = record.otpauth_url(&user.email)?;
     let ops =
-        vec![mfa::pending_put_op(&record)?, audit(&principal.actor(), "mfa.totp_created", user.id, now, &meta).write()];
+        vec![mfa::pending_put_op(&record)?, ctx.audit(None, "mfa.totp_created", format!("user/{}", user.id)).write()];
     commit_with(state.table.as_ref(), ops, |_| ApiError::Conflict("MFA is already on.".into())).await?;
     Ok((StatusCode::CREATED, no_store(), Json(TotpSetup { secret: record.secret, otpauth_url })))
 }
@@ -149,29 +146,29 @@ pub async fn create_totp(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "Already on, or no pending secret"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+#[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
 pub async fn enable_totp(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<CodeRequest>,
 ) -> Result<Json<MfaStatus>> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
     let code = code_field(&body.code)?;
-    let user = current_user(&state, &principal).await?;
+    let user = current_user(&state, principal).await?;
     if user.mfa_enabled {
         return Err(ApiError::Conflict("MFA is already on.".into()));
     }
     let Some(record) = mfa::get(state.table.as_ref(), user.id).await?.filter(|r| !r.enabled) else {
         return Err(ApiError::Conflict("Create a TOTP secret first (POST /v1/auth/mfa/totp).".into()));
     };
-    let now = state.clock.now();
+    let now = ctx.now;
     let step = record.accepts(code, now)?.ok_or_else(wrong_code)?;
 
     let ops = vec![
         mfa::enable_op(&record, step, now),
         UserChange::of(&user, now).mfa_enabled(true).op(),
-        audit(&principal.actor(), "mfa.enabled", user.id, now, &meta).write(),
+        ctx.audit(None, "mfa.enabled", format!("user/{}", user.id)).write(),
     ];
     commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
     tracing::info!("MFA enabled");
@@ -195,18 +192,18 @@ pub async fn enable_totp(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "MFA is off"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+#[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
 pub async fn disable_totp(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<CodeRequest>,
 ) -> Result<Json<MfaStatus>> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
     let code = code_field(&body.code)?;
-    let user = current_user(&state, &principal).await?;
-    let now = state.clock.now();
-    require_recent_login(&principal, &user, None, now).await?;
+    let user = current_user(&state, principal).await?;
+    let now = ctx.now;
+    require_recent_login(principal, &user, None, now).await?;
     let table = state.table.as_ref();
     let record = match mfa::get(table, user.id).await? {
         Some(record) if user.mfa_enabled && record.enabled => record,
@@ -216,7 +213,7 @@ pub async fn disable_totp(
 
     let mut ops = mfa::disable_ops(table, user.id, &factor).await?;
     ops.push(UserChange::of(&user, now).mfa_enabled(false).op());
-    ops.push(audit(&principal.actor(), "mfa.disabled", user.id, now, &meta).write());
+    ops.push(ctx.audit(None, "mfa.disabled", format!("user/{}", user.id)).write());
     let user_index = ops.len() - 2;
     commit_with(
         state.table.as_ref(),
@@ -245,16 +242,16 @@ pub async fn disable_totp(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "MFA is off"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+#[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
 pub async fn create_backup_codes(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
 ) -> Result<(StatusCode, HeaderMap, Json<BackupCodes>)> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
-    let user = current_user(&state, &principal).await?;
-    let now = state.clock.now();
-    require_recent_login(&principal, &user, None, now).await?;
+    let user = current_user(&state, principal).await?;
+    let now = ctx.now;
+    require_recent_login(principal, &user, None, now).await?;
     let table = state.table.as_ref();
     let record = match mfa::get(table, user.id).await? {
         Some(record) if user.mfa_enabled && record.enabled => record,
@@ -263,7 +260,7 @@ pub async fn create_backup_codes(
 
     let codes = mfa::new_backup_codes();
     let mut ops = mfa::replace_backup_codes_ops(table, &record, &codes, now).await?;
-    ops.push(audit(&principal.actor(), "mfa.backup_codes_created", user.id, now, &meta).write());
+    ops.push(ctx.audit(None, "mfa.backup_codes_created", format!("user/{}", user.id)).write());
     commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
     Ok((StatusCode::CREATED, no_store(), Json(BackupCodes { backup_codes: codes })))
 }

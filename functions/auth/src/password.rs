@@ -8,12 +8,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
-use shared::audit::{AuditEntry, RequestMeta};
+use shared::context::{AnonymousCtx, Ctx};
 use shared::domain::{Email, Password};
 use shared::error::Problem;
 use shared::extract::Json;
@@ -40,11 +39,6 @@ pub const RESET_TOKEN_TTL: Duration = Duration::hours(1);
 /// The signed-in caller's user item (401 if it is gone).
 pub(crate) async fn current_user(state: &AppState, principal: &Principal) -> Result<UserRecord> {
     users::get(state.table.as_ref(), principal.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::Unauthenticated)
-}
-
-/// An audit entry about `user`'s account (platform scope: accounts span organisations).
-pub(crate) fn audit(actor: &str, action: &str, user: Uuid, now: DateTime<Utc>, meta: &RequestMeta) -> AuditEntry {
-    AuditEntry::new(None, actor, action, format!("user/{user}"), now, meta)
 }
 
 /// Who a mail to `user` goes to.
@@ -107,13 +101,13 @@ impl std::fmt::Debug for ChangePasswordRequest {
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The account changed at the same time"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+#[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
 pub async fn change_password(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
     let mut v = Validator::new();
     if body.current_password.is_empty() {
@@ -124,13 +118,13 @@ pub async fn change_password(
         return Err(v.into_error());
     };
 
-    let user = current_user(&state, &principal).await?;
-    let now = state.clock.now();
-    require_recent_login(&principal, &user, Some(&body.current_password), now).await?;
+    let user = current_user(&state, principal).await?;
+    let now = ctx.now;
+    require_recent_login(principal, &user, Some(&body.current_password), now).await?;
     let hash = hash_password(new_password).await?;
 
     let update = UserChange::of(&user, now).password(&hash, now);
-    let ops = vec![update.op(), audit(&principal.actor(), "user.password_changed", user.id, now, &meta).write()];
+    let ops = vec![update.op(), ctx.audit(None, "user.password_changed", format!("user/{}", user.id)).write()];
     commit_with(state.table.as_ref(), ops, |_| changed_meanwhile()).await?;
 
     // The caller's own session survives; a personal access token has none,
@@ -171,17 +165,16 @@ pub struct PasswordResetRequest {
 #[tracing::instrument(skip_all)]
 pub async fn request_password_reset(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<PasswordResetRequest>,
 ) -> Result<StatusCode> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
     let Some(user) = users::find_by_email(state.table.as_ref(), &email).await?.filter(|u| !u.deleting) else {
         return Ok(StatusCode::ACCEPTED);
     };
-    let now = state.clock.now();
-    let issued = one_time::issue(Purpose::PasswordReset, user.id, serde_json::Value::Null, now, RESET_TOKEN_TTL)?;
-    let ops =
-        vec![issued.write.clone(), audit("anonymous", "user.password_reset_requested", user.id, now, &meta).write()];
+    let issued = one_time::issue(Purpose::PasswordReset, user.id, serde_json::Value::Null, ctx.now, RESET_TOKEN_TTL)?;
+    let target = format!("user/{}", user.id);
+    let ops = vec![issued.write.clone(), ctx.audit(None, "anonymous", "user.password_reset_requested", target).write()];
     if let Err(err) = state.table.transact_write(ops).await {
         // Answer as for any address: a failure must not reveal that this one exists.
         tracing::error!(error = format!("{:#}", anyhow::Error::new(err)), "storing a reset token failed");
@@ -256,7 +249,7 @@ impl std::fmt::Debug for CompletePasswordResetRequest {
 #[tracing::instrument(skip_all)]
 pub async fn complete_password_reset(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<CompletePasswordResetRequest>,
 ) -> Result<StatusCode> {
     let mut v = Validator::new();
@@ -268,14 +261,14 @@ pub async fn complete_password_reset(
         return Err(v.into_error());
     };
     let table = state.table.as_ref();
-    let valid = one_time::check(table, Purpose::PasswordReset, &body.token, state.clock.now()).await?;
+    let now = ctx.now;
+    let valid = one_time::check(table, Purpose::PasswordReset, &body.token, now).await?;
     let user = users::get(table, valid.token.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::NotFound)?;
     let hash = hash_password(new_password).await?;
 
-    let now = state.clock.now();
     let update = UserChange::of(&user, now).password(&hash, now).clear_failures();
-    let actor = format!("user:{}", user.id);
-    let ops = vec![valid.consume, update.op(), audit(&actor, "user.password_reset", user.id, now, &meta).write()];
+    let entry = ctx.audit(None, format!("user:{}", user.id), "user.password_reset", format!("user/{}", user.id));
+    let ops = vec![valid.consume, update.op(), entry.write()];
     // Operation 0 is the token: spent by a concurrent request.
     commit_with(
         state.table.as_ref(),

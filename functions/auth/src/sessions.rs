@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use shared::audit::{AuditEntry, RequestMeta};
+use shared::context::{AnonymousCtx, Ctx, PublicCtx};
 use shared::crypto::random_token;
 use shared::domain::{Email, Password, PasswordHash};
 use shared::error::Problem;
@@ -142,10 +142,6 @@ pub struct Session {
     pub current: bool,
 }
 
-fn audit(actor: &str, action: &str, target: String, now: DateTime<Utc>, meta: &RequestMeta) -> AuditEntry {
-    AuditEntry::new(None, actor, action, target, now, meta)
-}
-
 /// A hash of a password nobody has, verified when the email is unknown so
 /// that such requests take as long as real ones.
 async fn dummy_verify(candidate: String) -> Result<()> {
@@ -173,12 +169,8 @@ async fn verify_password(hash: &str, candidate: String) -> Result<bool> {
 
 /// Records a failed sign-in of `user` (locking it on the fifth) and returns
 /// the error to answer: 401, or 423 when this failure locked the account.
-async fn record_failure(
-    state: &AppState,
-    user: &UserRecord,
-    now: DateTime<Utc>,
-    meta: &RequestMeta,
-) -> Result<ApiError> {
+async fn record_failure(state: &AppState, user: &UserRecord, ctx: &PublicCtx) -> Result<ApiError> {
+    let now = ctx.now;
     let mut failed = user.failed_logins;
     // The counter is guarded by its own value; a concurrent failure makes us re-read.
     for _ in 0..5 {
@@ -187,7 +179,7 @@ async fn record_failure(
         let action = if locks { "user.locked_out" } else { "auth.sign_in_failed" };
         let ops = vec![
             users::failed_sign_in_op(user.id, failed, locks.then_some(until)),
-            audit("anonymous", action, format!("user/{}", user.id), now, meta).write(),
+            ctx.audit(None, "anonymous", action, format!("user/{}", user.id)).write(),
         ];
         match state.table.transact_write(ops).await {
             Ok(()) => {
@@ -208,7 +200,7 @@ async fn record_failure(
 }
 
 /// Checks the credentials: the user on success, else the error to answer.
-async fn authenticate(state: &AppState, body: &SignInRequest, meta: &RequestMeta) -> Result<UserRecord> {
+async fn authenticate(state: &AppState, body: &SignInRequest, ctx: &PublicCtx) -> Result<UserRecord> {
     let mut v = Validator::new();
     let email = v.field("email", Email::parse(&body.email));
     if body.password.is_empty() {
@@ -228,31 +220,24 @@ async fn authenticate(state: &AppState, body: &SignInRequest, meta: &RequestMeta
         // as a failure count would be), same answer.
         dummy_verify(body.password.clone()).await?;
         let target = user.map_or_else(|| "user/unknown".to_string(), |u| format!("user/{}", u.id));
-        let entry = audit("anonymous", "auth.sign_in_failed", target, state.clock.now(), meta).write();
+        let entry = ctx.audit(None, "anonymous", "auth.sign_in_failed", target).write();
         state.table.transact_write(vec![entry]).await?;
         return Err(ApiError::Unauthenticated);
     };
-    let now = state.clock.now();
+    let now = ctx.now;
     if let Some(until) = user.lockout_until.filter(|until| *until > now) {
         return Err(ApiError::AccountLocked { until: Some(until) });
     }
     if !verify_password(&hash, body.password.clone()).await? {
-        return Err(record_failure(state, user, now, meta).await?);
+        return Err(record_failure(state, user, ctx).await?);
     }
     // Only someone who knows the password learns that an administrator locked the account.
     if user.locked || user.deactivated {
         return Err(ApiError::AccountLocked { until: None });
     }
-    match shared::identity::mfa::check_second_factor(
-        state.table.as_ref(),
-        user,
-        body.mfa_code.as_deref(),
-        state.clock.now(),
-    )
-    .await
-    {
+    match shared::identity::mfa::check_second_factor(state.table.as_ref(), user, body.mfa_code.as_deref(), now).await {
         // A wrong second factor counts like a wrong password, so codes cannot be brute-forced.
-        Err(ApiError::Unauthenticated) => return Err(record_failure(state, user, now, meta).await?),
+        Err(ApiError::Unauthenticated) => return Err(record_failure(state, user, ctx).await?),
         other => other?,
     }
     Ok(user.clone())
@@ -264,14 +249,14 @@ async fn start_session(
     state: &AppState,
     user: &UserRecord,
     kind: SessionKind,
-    meta: &RequestMeta,
+    ctx: &PublicCtx,
 ) -> Result<(SessionRecord, String, Option<String>)> {
-    let now = state.clock.now();
+    let now = ctx.now;
     let mut session = SessionRecord::new(user.id, kind, now, String::new());
     let secret = sessions::new_secret(user.id, session.id);
     session.secret_hash = sessions::hash_secret(&secret);
-    session.user_agent = meta.user_agent.clone();
-    session.ip = meta.ip.clone();
+    session.user_agent = ctx.meta.user_agent.clone();
+    session.ip = ctx.meta.ip.clone();
     let csrf = (kind == SessionKind::Cookie).then(|| random_token(32));
     session.csrf_hash = csrf.as_deref().map(sessions::hash_secret);
 
@@ -283,7 +268,7 @@ async fn start_session(
     let ops = vec![
         sessions::create_op(&session)?,
         user_op,
-        audit(&actor, "session.created", format!("session/{}", session.id), now, meta).write(),
+        ctx.audit(None, actor, "session.created", format!("session/{}", session.id)).write(),
     ];
     match state.table.transact_write(ops).await {
         Ok(()) => {}
@@ -316,11 +301,11 @@ fn access_token(state: &AppState, session: &SessionRecord) -> Result<String> {
 #[tracing::instrument(skip_all)]
 pub async fn create_token(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<SignInRequest>,
 ) -> Result<(HeaderMap, Json<TokenResponse>)> {
-    let user = authenticate(&state, &body, &meta).await?;
-    let (session, refresh_token, _) = start_session(&state, &user, SessionKind::Bearer, &meta).await?;
+    let user = authenticate(&state, &body, &ctx).await?;
+    let (session, refresh_token, _) = start_session(&state, &user, SessionKind::Bearer, &ctx).await?;
     let response = TokenResponse {
         access_token: access_token(&state, &session)?,
         refresh_token,
@@ -349,11 +334,11 @@ pub async fn create_token(
 #[tracing::instrument(skip_all)]
 pub async fn create_cookie_session(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<SignInRequest>,
 ) -> Result<(HeaderMap, Json<CookieSessionResponse>)> {
-    let user = authenticate(&state, &body, &meta).await?;
-    let (_, secret, csrf) = start_session(&state, &user, SessionKind::Cookie, &meta).await?;
+    let user = authenticate(&state, &body, &ctx).await?;
+    let (_, secret, csrf) = start_session(&state, &user, SessionKind::Cookie, &ctx).await?;
     let csrf_token = csrf.ok_or_else(|| anyhow::anyhow!("a cookie session without a CSRF token"))?;
     let mut headers = no_store();
     headers.insert(
@@ -410,7 +395,7 @@ fn pair(
 #[tracing::instrument(skip_all)]
 pub async fn refresh_token(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<RefreshRequest>,
 ) -> Result<(HeaderMap, Json<RefreshResponse>)> {
     let presented = body.refresh_token;
@@ -418,9 +403,9 @@ pub async fn refresh_token(
     let presented_hash = sessions::hash_secret(&presented);
     let actor = format!("user:{user_id}");
     let target = format!("session/{session_id}");
+    let now = ctx.now;
     // A lost race against a concurrent refresh re-reads and lands in the grace case.
     for _ in 0..3 {
-        let now = state.clock.now();
         let session =
             sessions::get(state.table.as_ref(), user_id, session_id).await?.ok_or(ApiError::Unauthenticated)?;
         if session.kind != SessionKind::Bearer || session.is_expired(now) {
@@ -429,7 +414,7 @@ pub async fn refresh_token(
         if hashes_match(&session.secret_hash, &presented_hash) {
             let next = state.tokens.refresh_successor(&presented).ok_or(ApiError::Unauthenticated)?;
             let update = sessions::rotate_op(&session, &presented_hash, sessions::hash_secret(&next), now);
-            let ops = vec![update, audit(&actor, "session.refreshed", target.clone(), now, &meta).write()];
+            let ops = vec![update, ctx.audit(None, &actor, "session.refreshed", target.clone()).write()];
             match state.table.transact_write(ops).await {
                 Ok(()) => return pair(&state, &session, next),
                 Err(err) if err.is_race() => continue,
@@ -445,7 +430,7 @@ pub async fn refresh_token(
                 // A used token came back: whoever holds it, the session is compromised.
                 let ops = vec![
                     sessions::revoke_op(&session),
-                    audit(&actor, "session.revoked_on_reuse", target.clone(), now, &meta).write(),
+                    ctx.audit(None, &actor, "session.revoked_on_reuse", target.clone()).write(),
                 ];
                 state.table.transact_write(ops).await?;
                 tracing::warn!(user_id = %user_id, session_id = %session_id, "refresh token reused; session revoked");
@@ -482,17 +467,13 @@ fn own_session(principal: &Principal) -> Result<Uuid> {
     )
 )]
 #[tracing::instrument(skip_all)]
-pub async fn end_current_session(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-) -> Result<(StatusCode, HeaderMap)> {
+pub async fn end_current_session(State(state): State<AppState>, ctx: Ctx) -> Result<(StatusCode, HeaderMap)> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
-    let session_id = own_session(&principal)?;
-    let now = state.clock.now();
+    let session_id = own_session(principal)?;
     let ops = vec![
         sessions::delete_op(principal.user_id, session_id),
-        audit(&principal.actor(), "session.ended", format!("session/{session_id}"), now, &meta).write(),
+        ctx.audit(None, "session.ended", format!("session/{session_id}")).write(),
     ];
     match state.table.transact_write(ops).await {
         // Already ended concurrently: the outcome the caller wanted.
@@ -523,23 +504,12 @@ pub async fn end_current_session(
     )
 )]
 #[tracing::instrument(skip_all)]
-pub async fn end_all_sessions(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-) -> Result<(StatusCode, HeaderMap)> {
+pub async fn end_all_sessions(State(state): State<AppState>, ctx: Ctx) -> Result<(StatusCode, HeaderMap)> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
     let ended = sessions::revoke_all(state.table.as_ref(), principal.user_id, None).await?;
     // Many sessions take several transactions, so the entry follows the deletes.
-    let now = state.clock.now();
-    let entry = AuditEntry::new(
-        None,
-        principal.actor(),
-        "session.ended_all",
-        format!("user/{}", principal.user_id),
-        now,
-        &meta,
-    );
+    let entry = ctx.audit(None, "session.ended_all", format!("user/{}", principal.user_id));
     state.table.transact_write(vec![entry.write()]).await?;
     tracing::info!(user_id = %principal.user_id, ended, "all sessions ended");
     let mut headers = HeaderMap::new();
@@ -610,18 +580,12 @@ pub async fn list_sessions(
     )
 )]
 #[tracing::instrument(skip_all)]
-pub async fn delete_session(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-    PathId(id): PathId,
-) -> Result<StatusCode> {
-    principal.require("auth", true)?;
+pub async fn delete_session(State(state): State<AppState>, ctx: Ctx, PathId(id): PathId) -> Result<StatusCode> {
+    ctx.principal.require("auth", true)?;
     // Sessions live under their user, so another user's id simply is not there.
-    let now = state.clock.now();
     let ops = vec![
-        sessions::delete_op(principal.user_id, id),
-        audit(&principal.actor(), "session.ended", format!("session/{id}"), now, &meta).write(),
+        sessions::delete_op(ctx.principal.user_id, id),
+        ctx.audit(None, "session.ended", format!("session/{id}")).write(),
     ];
     match state.table.transact_write(ops).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::domain::BoundedText;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
@@ -125,12 +125,12 @@ pub async fn list_personal_tokens(
 #[tracing::instrument(skip_all)]
 pub async fn create_personal_token(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<NewPersonalToken>,
 ) -> Result<(StatusCode, HeaderMap, Json<CreatedPersonalToken>)> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
-    let now = state.clock.now();
+    let now = ctx.now;
     let mut v = Validator::new();
     let name = v.field("name", TokenName::parse(&body.name));
     let scopes = parse_scopes(&mut v, &body.scopes);
@@ -141,21 +141,11 @@ pub async fn create_personal_token(
     v.finish()?;
 
     let user = users::get(state.table.as_ref(), principal.user_id).await?.ok_or(ApiError::Unauthenticated)?;
-    require_recent_login(&principal, &user, None, now).await?;
+    require_recent_login(principal, &user, None, now).await?;
 
     let (record, token) = PersonalTokenRecord::new(user.id, name.as_str(), scopes, body.expires_at, now);
     let mut ops = personal_tokens::create_ops(&record)?;
-    ops.push(
-        AuditEntry::new(
-            None,
-            principal.actor(),
-            "personal_token.created",
-            format!("personal_token/{}", record.id),
-            now,
-            &meta,
-        )
-        .write(),
-    );
+    ops.push(ctx.audit(None, "personal_token.created", format!("personal_token/{}", record.id)).write());
     state.table.transact_write(ops).await?;
     tracing::info!(user_id = %user.id, token_id = %record.id, "personal access token created");
     // A token the user did not create must not go unnoticed.
@@ -200,20 +190,16 @@ pub async fn create_personal_token(
 #[tracing::instrument(skip_all)]
 pub async fn delete_personal_token(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("auth", true)?;
     let record = personal_tokens::get(state.table.as_ref(), principal.user_id, id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(record.version)?;
-    let now = state.clock.now();
     let mut ops = personal_tokens::delete_ops(&record);
-    ops.push(
-        AuditEntry::new(None, principal.actor(), "personal_token.deleted", format!("personal_token/{id}"), now, &meta)
-            .write(),
-    );
+    ops.push(ctx.audit(None, "personal_token.deleted", format!("personal_token/{id}")).write());
     match state.table.transact_write(ops).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         // Deleted concurrently.

@@ -21,7 +21,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use shared::access::authz_org::require_superadmin;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::calendar::almanac;
 use shared::calendar::almanac::AlmanacEvent;
 use shared::calendar::almanac::EVENT;
@@ -31,6 +30,7 @@ use shared::calendar::almanac::Location;
 use shared::calendar::almanac::SUBJECT;
 use shared::calendar::almanac::Subject;
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
 use shared::kit::write_failed;
@@ -204,51 +204,40 @@ impl Named for Location {
 /// onto the item as changed now; the slug stays.
 async fn replace_named<T: Named>(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    ctx: &Ctx,
     if_match: &IfMatch,
     id: Uuid,
     slug: Option<&str>,
     check: impl FnOnce(T, &mut Validator) -> Option<T>,
 ) -> Result<(HeaderMap, Json<T>)> {
-    require_writer(state, principal).await?;
-    let current: T = load(state, principal, T::KIND, id).await?;
+    require_writer(state, &ctx.principal).await?;
+    let current: T = load(state, &ctx.principal, T::KIND, id).await?;
     if_match.check(current.version())?;
     let mut v = Validator::new();
     same_slug(&mut v, slug, current.slug());
-    let replaced = check(current.changed(state.clock.now()), &mut v);
+    let replaced = check(current.changed(ctx.now), &mut v);
     v.finish()?;
     let replaced = replaced.ok_or_else(|| ApiError::invalid("body", "is invalid"))?;
     let (action, target) = (format!("almanac_{}.updated", T::NOUN), format!("almanac-{}/{id}", T::NOUN));
     let mut ops = replaced.put_ops(Some(current.version()))?;
-    ops.push(audit(principal, &action, target, meta, state).write());
+    ops.push(ctx.audit(None, &action, target).write());
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, if_match, "almanac"))?;
     Ok((etag_headers(replaced.version()), Json(replaced)))
 }
 
 /// `DELETE` of a subject or location (superadmin), freeing its slug.
-async fn delete_named<T: Named>(
-    state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
-    if_match: &IfMatch,
-    id: Uuid,
-) -> Result<StatusCode> {
-    require_writer(state, principal).await?;
-    let current: T = load(state, principal, T::KIND, id).await?;
+async fn delete_named<T: Named>(state: &AppState, ctx: &Ctx, if_match: &IfMatch, id: Uuid) -> Result<StatusCode> {
+    require_writer(state, &ctx.principal).await?;
+    let current: T = load(state, &ctx.principal, T::KIND, id).await?;
     if_match.check(current.version())?;
     let (action, target) = (format!("almanac_{}.deleted", T::NOUN), format!("almanac-{}/{id}", T::NOUN));
     let ops = vec![
         almanac::delete_op(T::KIND, id, current.version()),
         almanac::release_slug_op(T::KIND, current.slug()),
-        audit(principal, &action, target, meta, state).write(),
+        ctx.audit(None, &action, target).write(),
     ];
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, if_match, "almanac"))?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn audit(principal: &Principal, action: &str, target: String, meta: &RequestMeta, state: &AppState) -> AuditEntry {
-    AuditEntry::new(None, principal.actor(), action, target, state.clock.now(), meta)
 }
 
 async fn require_writer(state: &AppState, principal: &Principal) -> Result<()> {
@@ -461,14 +450,13 @@ pub async fn list_almanac_subjects(
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_subject(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<SubjectBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<Subject>)> {
-    require_writer(&state, &principal).await?;
+    require_writer(&state, &ctx.principal).await?;
     let mut v = Validator::new();
     let wanted = wanted_slug(&mut v, body.slug.as_deref());
-    let now = state.clock.now();
+    let now = ctx.now;
     let base = Subject {
         id: shared::domain::new_id(),
         kind: String::new(),
@@ -491,8 +479,7 @@ pub async fn create_almanac_subject(
         let with_slug = Subject { slug: slug.to_string(), ..subject.clone() };
         let ops = vec![
             almanac::put_subject_op(&with_slug, None)?,
-            audit(&principal, "almanac_subject.created", format!("almanac-subject/{}", subject.id), &meta, &state)
-                .write(),
+            ctx.audit(None, "almanac_subject.created", format!("almanac-subject/{}", subject.id)).write(),
         ];
         Ok((subject.id, ops))
     })
@@ -533,16 +520,12 @@ pub async fn get_almanac_subject(
 #[tracing::instrument(skip_all)]
 pub async fn put_almanac_subject(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
     Json(body): Json<SubjectBody>,
 ) -> Result<(HeaderMap, Json<Subject>)> {
-    replace_named(&state, &principal, &meta, &if_match, id, body.slug.as_deref(), |base, v| {
-        checked_subject(&body, base, v)
-    })
-    .await
+    replace_named(&state, &ctx, &if_match, id, body.slug.as_deref(), |base, v| checked_subject(&body, base, v)).await
 }
 
 /// Deletes a subject and frees its slug (superadmin).
@@ -557,12 +540,11 @@ pub async fn put_almanac_subject(
 #[tracing::instrument(skip_all)]
 pub async fn delete_almanac_subject(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
-    delete_named::<Subject>(&state, &principal, &meta, &if_match, id).await
+    delete_named::<Subject>(&state, &ctx, &if_match, id).await
 }
 
 // ---------------------------------------------------------------- locations
@@ -613,14 +595,13 @@ pub async fn list_almanac_locations(
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_location(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<LocationBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<Location>)> {
-    require_writer(&state, &principal).await?;
+    require_writer(&state, &ctx.principal).await?;
     let mut v = Validator::new();
     let wanted = wanted_slug(&mut v, body.slug.as_deref());
-    let now = state.clock.now();
+    let now = ctx.now;
     let base = Location {
         id: shared::domain::new_id(),
         name: String::new(),
@@ -640,8 +621,7 @@ pub async fn create_almanac_location(
         let with_slug = Location { slug: slug.to_string(), ..location.clone() };
         let ops = vec![
             almanac::put_location_op(&with_slug, None)?,
-            audit(&principal, "almanac_location.created", format!("almanac-location/{}", location.id), &meta, &state)
-                .write(),
+            ctx.audit(None, "almanac_location.created", format!("almanac-location/{}", location.id)).write(),
         ];
         Ok((location.id, ops))
     })
@@ -682,16 +662,12 @@ pub async fn get_almanac_location(
 #[tracing::instrument(skip_all)]
 pub async fn put_almanac_location(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
     Json(body): Json<LocationBody>,
 ) -> Result<(HeaderMap, Json<Location>)> {
-    replace_named(&state, &principal, &meta, &if_match, id, body.slug.as_deref(), |base, v| {
-        checked_location(&body, base, v)
-    })
-    .await
+    replace_named(&state, &ctx, &if_match, id, body.slug.as_deref(), |base, v| checked_location(&body, base, v)).await
 }
 
 /// Deletes a location and frees its slug (superadmin).
@@ -706,12 +682,11 @@ pub async fn put_almanac_location(
 #[tracing::instrument(skip_all)]
 pub async fn delete_almanac_location(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
-    delete_named::<Location>(&state, &principal, &meta, &if_match, id).await
+    delete_named::<Location>(&state, &ctx, &if_match, id).await
 }
 
 // ---------------------------------------------------------------- events
@@ -794,12 +769,11 @@ pub async fn list_almanac_events(
 #[tracing::instrument(skip_all)]
 pub async fn create_almanac_event(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<AlmanacEventBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<AlmanacEvent>)> {
-    require_writer(&state, &principal).await?;
-    let now = state.clock.now();
+    require_writer(&state, &ctx.principal).await?;
+    let now = ctx.now;
     let base = AlmanacEvent {
         id: shared::domain::new_id(),
         subject_id: body.subject_id,
@@ -813,7 +787,7 @@ pub async fn create_almanac_event(
     };
     let event = checked_event(&state, &body, base).await?;
     let mut ops = almanac::event_ops(&event, None)?;
-    ops.push(audit(&principal, "almanac_event.created", format!("almanac-event/{}", event.id), &meta, &state).write());
+    ops.push(ctx.audit(None, "almanac_event.created", format!("almanac-event/{}", event.id)).write());
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent, "almanac"))?;
     Ok(created(format!("/v1/almanac/events/{}", event.id), event.version, event))
 }
@@ -850,19 +824,19 @@ pub async fn get_almanac_event(
 #[tracing::instrument(skip_all)]
 pub async fn put_almanac_event(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
     Json(body): Json<AlmanacEventBody>,
 ) -> Result<(HeaderMap, Json<AlmanacEvent>)> {
-    require_writer(&state, &principal).await?;
-    let current: AlmanacEvent = load(&state, &principal, EVENT, id).await?;
+    let principal = &ctx.principal;
+    require_writer(&state, principal).await?;
+    let current: AlmanacEvent = load(&state, principal, EVENT, id).await?;
     if_match.check(current.version)?;
-    let base = AlmanacEvent { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
+    let base = AlmanacEvent { updated_at: ctx.now, version: current.version + 1, ..current.clone() };
     let event = checked_event(&state, &body, base).await?;
     let mut ops = almanac::event_ops(&event, Some(current.version))?;
-    ops.push(audit(&principal, "almanac_event.updated", format!("almanac-event/{id}"), &meta, &state).write());
+    ops.push(ctx.audit(None, "almanac_event.updated", format!("almanac-event/{id}")).write());
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match, "almanac"))?;
     Ok((etag_headers(event.version), Json(event)))
 }
@@ -879,17 +853,17 @@ pub async fn put_almanac_event(
 #[tracing::instrument(skip_all)]
 pub async fn delete_almanac_event(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
-    require_writer(&state, &principal).await?;
-    let current: AlmanacEvent = load(&state, &principal, EVENT, id).await?;
+    let principal = &ctx.principal;
+    require_writer(&state, principal).await?;
+    let current: AlmanacEvent = load(&state, principal, EVENT, id).await?;
     if_match.check(current.version)?;
     let ops = vec![
         almanac::delete_op(EVENT, id, current.version),
-        audit(&principal, "almanac_event.deleted", format!("almanac-event/{id}"), &meta, &state).write(),
+        ctx.audit(None, "almanac_event.deleted", format!("almanac-event/{id}")).write(),
     ];
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match, "almanac"))?;
     Ok(StatusCode::NO_CONTENT)

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use shared::access::authz::Area;
 use shared::access::authz::UserAccess;
 use shared::access::authz::user_access;
-use shared::audit::{AuditEntry, RequestMeta};
+use shared::audit::AuditEntry;
 use shared::calendar::events as repo;
 use shared::calendar::events::Alarm;
 use shared::calendar::events::Detached;
@@ -35,6 +35,7 @@ use shared::calendar::events::OccurrenceRecord;
 use shared::calendar::events::OccurrenceState;
 use shared::calendar::events::Reminder;
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::extract::{Json, Query};
 use shared::identity::auth::Principal;
 use shared::pagination::PageRequest;
@@ -660,17 +661,6 @@ async fn check_attendees(state: &AppState, access: &UserAccess, attendees: &[Uui
     v.finish()
 }
 
-fn audit(
-    loaded_org: Option<Uuid>,
-    principal: &Principal,
-    action: &str,
-    target: &str,
-    now: DateTime<Utc>,
-    meta: &RequestMeta,
-) -> AuditEntry {
-    AuditEntry::new(loaded_org, principal.actor(), action, format!("event/{target}"), now, meta)
-}
-
 // ---------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------
@@ -689,12 +679,12 @@ fn audit(
 #[tracing::instrument(skip_all)]
 pub async fn create_event(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<CreateEvent>,
 ) -> Result<(StatusCode, HeaderMap, Json<EventView>)> {
+    let principal = &ctx.principal;
     let owner = body.owner_id.unwrap_or(principal.user_id);
-    let access = calendar_access(&state, &principal, owner, true).await?;
+    let access = calendar_access(&state, principal, owner, true).await?;
     let mut v = Validator::new();
     let details = check_details(
         &mut v,
@@ -728,7 +718,7 @@ pub async fn create_event(
     };
     check_attendees(&state, &access, &details.attendee_ids).await?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let record = EventRecord {
         id: shared::domain::new_id(),
         owner_id: owner,
@@ -750,13 +740,10 @@ pub async fn create_event(
     };
     let change = EventChange {
         puts: vec![EventPut { record: record.clone(), previous: None }],
-        audit: vec![audit(
+        audit: vec![ctx.audit(
             organisation.or(access.audit_organisation()),
-            &principal,
             "event.created",
-            &record.id.to_string(),
-            now,
-            &meta,
+            format!("event/{}", record.id),
         )],
         ..Default::default()
     };
@@ -1070,17 +1057,17 @@ fn fresh_series(from: &EventRecord, principal: &Principal, now: DateTime<Utc>) -
 #[tracing::instrument(skip_all)]
 pub async fn patch_event(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path(id): Path<String>,
     Query(params): Query<ScopeParams>,
     Json(patch): Json<PatchEvent>,
 ) -> Result<(HeaderMap, Json<EventView>)> {
-    let loaded = load(&state, &principal, &id, true).await?;
+    let principal = &ctx.principal;
+    let loaded = load(&state, principal, &id, true).await?;
     let scope = scope_of(&loaded, params.scope)?;
     if_match.check(loaded.version())?;
-    let now = state.clock.now();
+    let now = ctx.now;
     let org = loaded.organisation();
     let access = loaded.access.as_ref().ok_or(ApiError::NotFound)?;
     let mut v = Validator::new();
@@ -1144,7 +1131,7 @@ pub async fn patch_event(
                 series,
                 item,
                 occurrence.as_ref().map(|o| o.version),
-                audit(org, &principal, "event.updated", &out.id, now, &meta),
+                ctx.audit(org, "event.updated", format!("event/{}", out.id)),
             );
             (change, out)
         }
@@ -1160,7 +1147,7 @@ pub async fn patch_event(
                 return Err(ApiError::NotFound);
             };
             // The new series starts at this instance, with what is left of the rule.
-            let mut base = fresh_series(series, &principal, now);
+            let mut base = fresh_series(series, principal, now);
             base.start = *original;
             base.end = *original + (series.end - series.start);
             base.recurrence = after.to_lines(series.all_day);
@@ -1177,8 +1164,8 @@ pub async fn patch_event(
                     EventPut { record: new.clone(), previous: None },
                 ],
                 audit: vec![
-                    audit(org, &principal, "event.updated", &series.id.to_string(), now, &meta),
-                    audit(org, &principal, "event.created", &new.id.to_string(), now, &meta),
+                    ctx.audit(org, "event.updated", format!("event/{}", series.id)),
+                    ctx.audit(org, "event.created", format!("event/{}", new.id)),
                 ],
                 ..Default::default()
             };
@@ -1198,7 +1185,7 @@ pub async fn patch_event(
             let record = apply(series, details, &times, now);
             let change = EventChange {
                 puts: vec![EventPut { record: record.clone(), previous: Some(series.clone()) }],
-                audit: vec![audit(org, &principal, "event.updated", &record.id.to_string(), now, &meta)],
+                audit: vec![ctx.audit(org, "event.updated", format!("event/{}", record.id))],
                 ..Default::default()
             };
             (change, event_view(&record))
@@ -1211,7 +1198,7 @@ pub async fn patch_event(
             let updated = apply(record, details, &times, now);
             let change = EventChange {
                 puts: vec![EventPut { record: updated.clone(), previous: Some(record.clone()) }],
-                audit: vec![audit(org, &principal, "event.updated", &updated.id.to_string(), now, &meta)],
+                audit: vec![ctx.audit(org, "event.updated", format!("event/{}", updated.id))],
                 ..Default::default()
             };
             (change, event_view(&updated))
@@ -1237,16 +1224,15 @@ pub async fn patch_event(
 #[tracing::instrument(skip_all)]
 pub async fn delete_event(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path(id): Path<String>,
     Query(params): Query<ScopeParams>,
 ) -> Result<StatusCode> {
-    let loaded = load(&state, &principal, &id, true).await?;
+    let loaded = load(&state, &ctx.principal, &id, true).await?;
     let scope = scope_of(&loaded, params.scope)?;
     if_match.check(loaded.version())?;
-    let now = state.clock.now();
+    let now = ctx.now;
     let org = loaded.organisation();
     let table = state.table.as_ref();
     let whole = |record: &EventRecord, leftovers: Vec<_>| {
@@ -1255,7 +1241,7 @@ pub async fn delete_event(
         EventChange {
             deletes: vec![record.clone()],
             cleanup,
-            audit: vec![audit(org, &principal, "event.deleted", &record.id.to_string(), now, &meta)],
+            audit: vec![ctx.audit(org, "event.deleted", format!("event/{}", record.id))],
             ..Default::default()
         }
     };
@@ -1268,14 +1254,14 @@ pub async fn delete_event(
                 series,
                 item,
                 occurrence.as_ref().map(|o| o.version),
-                audit(org, &principal, "event.deleted", &target, now, &meta),
+                ctx.audit(org, "event.deleted", format!("event/{target}")),
             )
         }
         (Target::Instance { series, original, .. }, Scope::Future) if timing(series).count_before(*original) > 0 => {
             let Some((old, _)) = split_change(series, *original, now) else { return Err(ApiError::NotFound) };
             EventChange {
                 puts: vec![EventPut { record: old, previous: Some(series.clone()) }],
-                audit: vec![audit(org, &principal, "event.updated", &series.id.to_string(), now, &meta)],
+                audit: vec![ctx.audit(org, "event.updated", format!("event/{}", series.id))],
                 ..Default::default()
             }
         }
@@ -1308,16 +1294,16 @@ pub async fn delete_event(
 #[tracing::instrument(skip_all)]
 pub async fn cancel_event(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path(id): Path<String>,
     Query(params): Query<ScopeParams>,
 ) -> Result<(HeaderMap, Json<EventView>)> {
-    let loaded = load(&state, &principal, &id, true).await?;
+    let principal = &ctx.principal;
+    let loaded = load(&state, principal, &id, true).await?;
     let scope = scope_of(&loaded, params.scope)?;
     if_match.check(loaded.version())?;
-    let now = state.clock.now();
+    let now = ctx.now;
     let org = loaded.organisation();
     let (change, out) = match (&loaded.target, scope) {
         (Target::Instance { series, original, occurrence }, Scope::One) => {
@@ -1328,13 +1314,13 @@ pub async fn cancel_event(
                 series,
                 item,
                 occurrence.as_ref().map(|o| o.version),
-                audit(org, &principal, "event.cancelled", &out.id, now, &meta),
+                ctx.audit(org, "event.cancelled", format!("event/{}", out.id)),
             );
             (change, out)
         }
         (Target::Instance { series, original, .. }, Scope::Future) if timing(series).count_before(*original) > 0 => {
             let Some((old, after)) = split_change(series, *original, now) else { return Err(ApiError::NotFound) };
-            let mut new = fresh_series(series, &principal, now);
+            let mut new = fresh_series(series, principal, now);
             new.start = *original;
             new.end = *original + (series.end - series.start);
             new.recurrence = after.to_lines(series.all_day);
@@ -1344,7 +1330,7 @@ pub async fn cancel_event(
                     EventPut { record: old, previous: Some(series.clone()) },
                     EventPut { record: new.clone(), previous: None },
                 ],
-                audit: vec![audit(org, &principal, "event.cancelled", &new.id.to_string(), now, &meta)],
+                audit: vec![ctx.audit(org, "event.cancelled", format!("event/{}", new.id))],
                 ..Default::default()
             };
             (change, event_view(&new))
@@ -1358,7 +1344,7 @@ pub async fn cancel_event(
             };
             let change = EventChange {
                 puts: vec![EventPut { record: updated.clone(), previous: Some(record.clone()) }],
-                audit: vec![audit(org, &principal, "event.cancelled", &record.id.to_string(), now, &meta)],
+                audit: vec![ctx.audit(org, "event.cancelled", format!("event/{}", record.id))],
                 ..Default::default()
             };
             (change, event_view(&updated))
@@ -1371,16 +1357,15 @@ pub async fn cancel_event(
 /// Changes the per-occurrence state of a one-off event or of one instance.
 async fn change_state(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    ctx: &Ctx,
     if_match: &IfMatch,
     id: &str,
     action: &str,
     edit: impl FnOnce(&mut OccurrenceState, DateTime<Utc>),
 ) -> Result<(HeaderMap, Json<EventView>)> {
-    let loaded = load(state, principal, id, true).await?;
+    let loaded = load(state, &ctx.principal, id, true).await?;
     if_match.check(loaded.version())?;
-    let now = state.clock.now();
+    let now = ctx.now;
     let org = loaded.organisation();
     let (change, out) = match &loaded.target {
         Target::Event(record) if record.is_recurring() => {
@@ -1394,7 +1379,7 @@ async fn change_state(
             edit(&mut updated.state, now);
             let change = EventChange {
                 puts: vec![EventPut { record: updated.clone(), previous: Some(record.clone()) }],
-                audit: vec![audit(org, principal, action, &record.id.to_string(), now, meta)],
+                audit: vec![ctx.audit(org, action, format!("event/{}", record.id))],
                 ..Default::default()
             };
             (change, event_view(&updated))
@@ -1407,7 +1392,7 @@ async fn change_state(
                 series,
                 item,
                 occurrence.as_ref().map(|o| o.version),
-                audit(org, principal, action, &out.id, now, meta),
+                ctx.audit(org, action, format!("event/{}", out.id)),
             );
             (change, out)
         }
@@ -1429,13 +1414,12 @@ async fn change_state(
 #[tracing::instrument(skip_all)]
 pub async fn mark_event_done(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path(id): Path<String>,
     Json(body): Json<DoneRequest>,
 ) -> Result<(HeaderMap, Json<EventView>)> {
-    change_state(&state, &principal, &meta, &if_match, &id, "event.done", |s, _| s.done = body.done).await
+    change_state(&state, &ctx, &if_match, &id, "event.done", |s, _| s.done = body.done).await
 }
 
 /// Saves which items of the attached lists are checked, for a one-off event
@@ -1452,8 +1436,7 @@ pub async fn mark_event_done(
 #[tracing::instrument(skip_all)]
 pub async fn save_event_progress(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path(id): Path<String>,
     Json(body): Json<BTreeMap<String, Vec<String>>>,
@@ -1471,7 +1454,7 @@ pub async fn save_event_progress(
         }
     }
     v.finish()?;
-    change_state(&state, &principal, &meta, &if_match, &id, "event.progress", |s, _| {
+    change_state(&state, &ctx, &if_match, &id, "event.progress", |s, _| {
         for (list, items) in body {
             let mut items = items;
             items.dedup();
@@ -1497,12 +1480,11 @@ pub async fn save_event_progress(
 #[tracing::instrument(skip_all)]
 pub async fn stop_event_alarm(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path(id): Path<String>,
 ) -> Result<(HeaderMap, Json<EventView>)> {
-    change_state(&state, &principal, &meta, &if_match, &id, "event.alarm_stopped", |s, now| {
+    change_state(&state, &ctx, &if_match, &id, "event.alarm_stopped", |s, now| {
         s.alarm_stopped_at = Some(now);
     })
     .await

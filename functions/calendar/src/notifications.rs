@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::audit::{AuditEntry, RequestMeta};
+use shared::context::Ctx;
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -113,18 +113,17 @@ pub async fn list_notifications(
 #[tracing::instrument(skip_all)]
 pub async fn read_notification(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(id): PathId,
 ) -> Result<Json<Notification>> {
+    let principal = &ctx.principal;
     principal.require("notifications", true)?;
     principal.require_person()?;
     // The caller's own inbox: another user's id is simply not there.
     let mut record = inbox::get(state.table.as_ref(), principal.user_id, id).await?.ok_or(ApiError::NotFound)?;
     if record.read_at.is_none() {
-        let now = state.clock.now();
-        let audit =
-            AuditEntry::new(None, principal.actor(), "notification.read", format!("notification/{id}"), now, &meta);
+        let now = ctx.now;
+        let audit = ctx.audit(None, "notification.read", format!("notification/{id}"));
         let ops = vec![inbox::mark_read_op(&record, now), audit.write()];
         commit_with(state.table.as_ref(), ops, |_| ApiError::NotFound).await?;
         record.read_at = Some(now);
@@ -161,10 +160,10 @@ pub struct NewDevice {
 #[tracing::instrument(skip_all)]
 pub async fn register_device(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<NewDevice>,
 ) -> Result<(StatusCode, Json<Device>)> {
+    let principal = &ctx.principal;
     principal.require("notifications", true)?;
     principal.require_person()?;
     let mut v = Validator::new();
@@ -182,11 +181,11 @@ pub async fn register_device(
             devices::MAX_PER_USER
         )));
     }
-    let now = state.clock.now();
+    let now = ctx.now;
     let device = Device { token: token.to_string(), platform: body.platform, registered_at: now };
     // The audit names only the token's hash.
     let target = format!("device/{}", devices::token_hash(token));
-    let audit = AuditEntry::new(None, principal.actor(), "device.registered", target, now, &meta);
+    let audit = ctx.audit(None, "device.registered", target);
     state.table.transact_write(vec![devices::put_op(principal.user_id, &device)?, audit.write()]).await?;
     Ok((StatusCode::CREATED, Json(device)))
 }
@@ -219,17 +218,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PathToken {
     )
 )]
 #[tracing::instrument(skip_all)]
-pub async fn delete_device(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-    PathToken(token): PathToken,
-) -> Result<StatusCode> {
+pub async fn delete_device(State(state): State<AppState>, ctx: Ctx, PathToken(token): PathToken) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("notifications", true)?;
     principal.require_person()?;
-    let now = state.clock.now();
     let target = format!("device/{}", devices::token_hash(&token));
-    let audit = AuditEntry::new(None, principal.actor(), "device.removed", target, now, &meta);
+    let audit = ctx.audit(None, "device.removed", target);
     let ops = vec![devices::delete_op(principal.user_id, &token), audit.write()];
     commit_with(state.table.as_ref(), ops, |_| ApiError::NotFound).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -13,12 +13,12 @@ use shared::access::authz::Area;
 use shared::access::authz::UserAccess;
 use shared::access::authz::org_access;
 use shared::access::authz::user_access;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::calendar::events::Alarm;
 use shared::calendar::events::Reminder;
 use shared::calendar::templates;
 use shared::calendar::templates::Template;
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
 use shared::pagination::{PageRequest, query_page};
@@ -185,17 +185,6 @@ fn checked(body: TemplateBody, base: Template) -> Result<Template> {
     })
 }
 
-fn audit(
-    org: Option<Uuid>,
-    principal: &Principal,
-    action: &str,
-    id: Uuid,
-    meta: &RequestMeta,
-    state: &AppState,
-) -> AuditEntry {
-    AuditEntry::new(org, principal.actor(), action, format!("event-template/{id}"), state.clock.now(), meta)
-}
-
 /// Lists a user's templates (default: the caller's) or an organisation's.
 #[utoipa::path(
     get,
@@ -242,17 +231,17 @@ pub async fn list_event_templates(
 #[tracing::instrument(skip_all)]
 pub async fn create_event_template(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<TemplateBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<Template>)> {
+    let principal = &ctx.principal;
     let owner = match (body.organisation_id, body.user_id) {
         (Some(_), Some(_)) => return Err(ApiError::invalid("organisationId", "give either userId or organisationId")),
         (Some(org), None) => Owner::Organisation(org),
         (None, user) => Owner::User(user.unwrap_or(principal.user_id)),
     };
-    let org = authorise(&state, &principal, &owner, true).await?;
-    let now = state.clock.now();
+    let org = authorise(&state, principal, &owner, true).await?;
+    let now = ctx.now;
     let (user_id, organisation_id) = match owner {
         Owner::User(u) => (Some(u), None),
         Owner::Organisation(o) => (None, Some(o)),
@@ -280,7 +269,7 @@ pub async fn create_event_template(
     let template = checked(body, base)?;
     let ops = vec![
         templates::put_op(&template, None)?,
-        audit(org, &principal, "event_template.created", template.id, &meta, &state).write(),
+        ctx.audit(org, "event_template.created", format!("event-template/{}", template.id)).write(),
     ];
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent, "template"))?;
     let mut headers = etag_headers(template.version);
@@ -328,13 +317,12 @@ pub async fn get_event_template(
 #[tracing::instrument(skip_all)]
 pub async fn put_event_template(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
     Json(body): Json<TemplateBody>,
 ) -> Result<(HeaderMap, Json<Template>)> {
-    let (current, org) = load(&state, &principal, id, true).await?;
+    let (current, org) = load(&state, &ctx.principal, id, true).await?;
     if_match.check(current.version)?;
     let mut v = Validator::new();
     if body.user_id.is_some_and(|u| Some(u) != current.user_id) {
@@ -344,11 +332,11 @@ pub async fn put_event_template(
         v.error("organisationId", "cannot change; create a new template");
     }
     v.finish()?;
-    let base = Template { updated_at: state.clock.now(), version: current.version + 1, ..current.clone() };
+    let base = Template { updated_at: ctx.now, version: current.version + 1, ..current.clone() };
     let template = checked(body, base)?;
     let ops = vec![
         templates::put_op(&template, Some(current.version))?,
-        audit(org, &principal, "event_template.updated", id, &meta, &state).write(),
+        ctx.audit(org, "event_template.updated", format!("event-template/{id}")).write(),
     ];
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match, "template"))?;
     Ok((etag_headers(template.version), Json(template)))
@@ -366,16 +354,15 @@ pub async fn put_event_template(
 #[tracing::instrument(skip_all)]
 pub async fn delete_event_template(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
-    let (current, org) = load(&state, &principal, id, true).await?;
+    let (current, org) = load(&state, &ctx.principal, id, true).await?;
     if_match.check(current.version)?;
     let ops = vec![
         templates::delete_op(&current),
-        audit(org, &principal, "event_template.deleted", id, &meta, &state).write(),
+        ctx.audit(org, "event_template.deleted", format!("event-template/{id}")).write(),
     ];
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, &if_match, "template"))?;
     Ok(StatusCode::NO_CONTENT)
@@ -394,13 +381,13 @@ pub async fn delete_event_template(
 #[tracing::instrument(skip_all)]
 pub async fn import_event_templates(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(user): PathId,
     Json(body): Json<ImportRequest>,
 ) -> Result<(StatusCode, Json<ListResponse<Template>>)> {
+    let principal = &ctx.principal;
     principal.require("calendar", true)?;
-    let access = user_access(state.table.as_ref(), &principal, user).await?;
+    let access = user_access(state.table.as_ref(), principal, user).await?;
     access.require(Area::Calendar, true)?;
     personal(&access)?;
     if body.template_ids.is_empty() || body.template_ids.len() > 25 {
@@ -419,7 +406,7 @@ pub async fn import_event_templates(
         }
     }
     v.finish()?;
-    let now = state.clock.now();
+    let now = ctx.now;
     let org = access.audit_organisation();
     let mut ops = Vec::new();
     let mut created = Vec::new();
@@ -435,7 +422,7 @@ pub async fn import_event_templates(
             ..source
         };
         ops.push(templates::put_op(&copy, None)?);
-        ops.push(audit(org, &principal, "event_template.imported", copy.id, &meta, &state).write());
+        ops.push(ctx.audit(org, "event_template.imported", format!("event-template/{}", copy.id)).write());
         created.push(copy);
     }
     state.table.transact_write(ops).await.map_err(|e| write_failed(e, &IfMatch::Absent, "template"))?;

@@ -19,8 +19,8 @@ use shared::access::api_keys::ApiKey;
 use shared::access::api_keys::ApiKeyRecord;
 use shared::access::api_keys::SCOPE_AREAS;
 use shared::access::authz_org::org_context;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::IfMatch;
+use shared::context::Ctx;
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -121,19 +121,19 @@ pub async fn list_api_keys(
 #[tracing::instrument(skip_all)]
 pub async fn create_api_key(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(org): PathId,
     Json(body): Json<NewApiKey>,
 ) -> Result<(StatusCode, HeaderMap, Json<CreatedApiKey>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
     // A key minting keys would outlive its own revocation.
     principal.require_person()?;
-    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), principal, org).await?.require_admin()?;
     let mut v = Validator::new();
     let name = v.field("name", KeyName::parse(&body.name));
     let scopes = parse_scopes(&mut v, &body.scopes);
-    let now = state.clock.now();
+    let now = ctx.now;
     if body.expires_at.is_some_and(|at| at <= now) {
         v.error("expiresAt", "must be in the future");
     }
@@ -142,10 +142,7 @@ pub async fn create_api_key(
 
     let (record, key) = ApiKeyRecord::new(org, name.as_str(), scopes, principal.actor(), body.expires_at, now);
     let mut ops = api_keys::create_ops(&record)?;
-    ops.push(
-        AuditEntry::new(Some(org), principal.actor(), "api_key.created", format!("api_key/{}", record.id), now, &meta)
-            .write(),
-    );
+    ops.push(ctx.audit(Some(org), "api_key.created", format!("api_key/{}", record.id)).write());
     commit(&state, ops).await?;
     tracing::info!(organisation_id = %org, key_id = %record.id, "api key created");
 
@@ -184,24 +181,23 @@ pub async fn create_api_key(
 #[tracing::instrument(skip_all)]
 pub async fn delete_api_key(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathIds(org, id): PathIds,
 ) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), principal, org).await?.require_admin()?;
     let table = state.table.as_ref();
     let record = api_keys::get(table, org, id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(record.version)?;
-    let now = state.clock.now();
     let mut tx = Tx::new();
     let [delete_record, delete_lookup]: [_; 2] =
         api_keys::delete_ops(&record).try_into().map_err(|_| anyhow::anyhow!("two deletes"))?;
     tx.push(delete_record, Failure::Precondition);
     tx.push(delete_lookup, Failure::Conflict(CHANGED_CONCURRENTLY));
     tx.push(
-        AuditEntry::new(Some(org), principal.actor(), "api_key.revoked", format!("api_key/{id}"), now, &meta).write(),
+        ctx.audit(Some(org), "api_key.revoked", format!("api_key/{id}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(table).await?;

@@ -23,9 +23,10 @@
 //! `DELETE` — or one after a crash or timeout anywhere in between — simply
 //! continues from what is left. The audit log (`AUDIT#<id>`) is kept.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use shared::audit::{AuditEntry, RequestMeta};
+use shared::context::Ctx;
 use shared::identity::sessions;
 use shared::organisations::Membership;
 use shared::organisations::organisation_deletion as store;
@@ -52,8 +53,9 @@ pub enum Progress {
     More,
 }
 
-/// Deletes what is left of `org` (already marked), within the budget.
-pub async fn purge(state: &AppState, org: Uuid, actor: &str, meta: &RequestMeta) -> Result<Progress, ApiError> {
+/// Deletes what is left of `org` (already marked), within the budget; the
+/// final entry is the caller's of `ctx`.
+pub async fn purge(state: &AppState, ctx: &Ctx, org: Uuid) -> Result<Progress, ApiError> {
     let table = state.table.as_ref();
     let mut batches = 0;
 
@@ -81,7 +83,7 @@ pub async fn purge(state: &AppState, org: Uuid, actor: &str, meta: &RequestMeta)
         else {
             break;
         };
-        let ops = membership_batch(state, org, &memberships).await?;
+        let ops = membership_batch(state, org, &memberships, ctx.now).await?;
         commit(state, ops).await?;
         batches += 1;
         after = Some(last);
@@ -101,16 +103,19 @@ pub async fn purge(state: &AppState, org: Uuid, actor: &str, meta: &RequestMeta)
 
     // 4. The organisation item, with its audit entry (done too when another
     //    request finished first).
-    let now = state.clock.now();
-    let audit = AuditEntry::new(Some(org), actor, "organisation.deleted", format!("organisation/{org}"), now, meta);
+    let audit = ctx.audit(Some(org), "organisation.deleted", format!("organisation/{org}"));
     store::delete_marked(table, org, audit.write()).await?;
     Ok(Progress::Done)
 }
 
 /// Deletes `memberships`, deactivating users left without an organisation.
-async fn membership_batch(state: &AppState, org: Uuid, memberships: &[Membership]) -> Result<Writes, ApiError> {
+async fn membership_batch(
+    state: &AppState,
+    org: Uuid,
+    memberships: &[Membership],
+    now: DateTime<Utc>,
+) -> Result<Writes, ApiError> {
     let table = state.table.as_ref();
-    let now = state.clock.now();
     let ids: Vec<Uuid> = memberships.iter().map(|m| m.user_id).collect();
     let existing = users::get_many(table, &ids).await?;
     let mut ops = Vec::with_capacity(memberships.len() * 2);

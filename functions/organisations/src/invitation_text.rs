@@ -7,8 +7,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use shared::access::authz_org::org_context;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::extract::{Json, PathId};
 use shared::identity::auth::Principal;
 use shared::organisations::invitation_text;
@@ -76,34 +76,26 @@ pub async fn get_invitation_text(
 #[tracing::instrument(skip_all)]
 pub async fn put_invitation_text(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(org): PathId,
     Json(body): Json<PutInvitationTextRequest>,
 ) -> Result<(HeaderMap, Json<InvitationText>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), principal, org).await?.require_admin()?;
     let mut v = Validator::new();
     let Some(text) = v.field("text", parse_text(&body.text)) else { return Err(v.into_error()) };
     let table = state.table.as_ref();
     let current = invitation_text::get(table, org).await?;
     if_match.check(current.version)?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let next = InvitationText { text: Some(text), updated_at: Some(now), version: current.version + 1 };
     let mut tx = Tx::new();
     tx.push(invitation_text::put_op(org, &next, current.version)?, Failure::Precondition);
     tx.push(
-        AuditEntry::new(
-            Some(org),
-            principal.actor(),
-            "invitation_text.updated",
-            format!("organisation/{org}"),
-            now,
-            &meta,
-        )
-        .write(),
+        ctx.audit(Some(org), "invitation_text.updated", format!("organisation/{org}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(table).await?;

@@ -19,12 +19,11 @@ use uuid::Uuid;
 
 use shared::access::authz_org::OrgContext;
 use shared::access::authz_org::org_context;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::{Ctx, PublicCtx};
 use shared::domain::{BoundedText, Email, Password, Role};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
-use shared::identity::auth::MaybePrincipal;
 use shared::identity::auth::Principal;
 use shared::mail::templates;
 use shared::odata::{Fields, ListQuery};
@@ -172,21 +171,21 @@ async fn send_mail(state: &AppState, ctx: &OrgContext, record: &InvitationRecord
 #[tracing::instrument(skip_all)]
 pub async fn create_invitation(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(org): PathId,
     Json(body): Json<NewInvitation>,
 ) -> Result<(StatusCode, HeaderMap, Json<Invitation>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    let ctx = org_context(state.table.as_ref(), &principal, org).await?;
-    ctx.require_admin()?;
+    let context = org_context(state.table.as_ref(), principal, org).await?;
+    context.require_admin()?;
     let mut v = Validator::new();
     let Some(email) = v.field("email", Email::parse(&body.email)) else { return Err(v.into_error()) };
-    check_role(&ctx, body.role)?;
+    check_role(&context, body.role)?;
     check_not_member(&state, org, &email).await?;
 
     let table = state.table.as_ref();
-    let now = state.clock.now();
+    let now = ctx.now;
     // An expired invitation no longer holds its address: a new one replaces it.
     let replacing = match invitations::pending_holder(table, org, email.as_str()).await? {
         None => None,
@@ -205,20 +204,12 @@ pub async fn create_invitation(
     tx.push(invitations::put_token_op(&record)?, Failure::Conflict(CHANGED_CONCURRENTLY));
     tx.push(invitations::claim_guard_op(&record, replacing), Failure::Conflict(ALREADY_PENDING));
     tx.push(
-        AuditEntry::new(
-            Some(org),
-            principal.actor(),
-            "invitation.created",
-            format!("invitation/{}", record.id),
-            now,
-            &meta,
-        )
-        .write(),
+        ctx.audit(Some(org), "invitation.created", format!("invitation/{}", record.id)).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(table).await?;
     tracing::info!(organisation_id = %org, invitation_id = %record.id, "invitation created");
-    send_mail(&state, &ctx, &record, &token.token).await;
+    send_mail(&state, &context, &record, &token.token).await;
 
     let headers = created_headers(record.version, &format!("/v1/organisations/{org}/invitations/{}", record.id));
     Ok((StatusCode::CREATED, headers, Json(record.view(now))))
@@ -277,14 +268,14 @@ pub async fn list_invitations(
 #[tracing::instrument(skip_all)]
 pub async fn revoke_invitation(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathIds(org, id): PathIds,
 ) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    let ctx = org_context(state.table.as_ref(), &principal, org).await?;
-    ctx.require_admin()?;
+    let context = org_context(state.table.as_ref(), principal, org).await?;
+    context.require_admin()?;
     let table = state.table.as_ref();
     let record = invitations::get(table, org, id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(record.version)?;
@@ -295,8 +286,8 @@ pub async fn revoke_invitation(
         }
         InvitationStatus::Pending | InvitationStatus::Expired => {}
     }
-    check_role(&ctx, record.role)?;
-    let now = state.clock.now();
+    check_role(&context, record.role)?;
+    let now = ctx.now;
     let mut tx = Tx::new();
     tx.push(invitations::close_op(&record, InvitationStatus::Revoked, None, now), Failure::Precondition);
     if let Some(hash) = &record.token_hash {
@@ -307,8 +298,7 @@ pub async fn revoke_invitation(
         tx.push(invitations::release_guard_op(&record), Failure::Conflict(CHANGED_CONCURRENTLY));
     }
     tx.push(
-        AuditEntry::new(Some(org), principal.actor(), "invitation.revoked", format!("invitation/{id}"), now, &meta)
-            .write(),
+        ctx.audit(Some(org), "invitation.revoked", format!("invitation/{id}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(table).await?;
@@ -336,23 +326,23 @@ pub async fn revoke_invitation(
 #[tracing::instrument(skip_all)]
 pub async fn resend_invitation(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathIds(org, id): PathIds,
 ) -> Result<(HeaderMap, Json<Invitation>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    let ctx = org_context(state.table.as_ref(), &principal, org).await?;
-    ctx.require_admin()?;
+    let context = org_context(state.table.as_ref(), principal, org).await?;
+    context.require_admin()?;
     let table = state.table.as_ref();
     let record = invitations::get(table, org, id).await?.ok_or(ApiError::NotFound)?;
     if !matches!(record.status, InvitationStatus::Pending) {
         return Err(ApiError::Conflict("Only a pending or expired invitation can be resent.".into()));
     }
-    check_role(&ctx, record.role)?;
+    check_role(&context, record.role)?;
     let email = Email::parse(&record.email).map_err(|e| anyhow::anyhow!("stored invitation address: {e}"))?;
     check_not_member(&state, org, &email).await?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let token = invitations::new_token();
     let mut tx = Tx::new();
     tx.push(invitations::renew_op(&record, &token.hash, now), Failure::Conflict(CHANGED_CONCURRENTLY));
@@ -372,13 +362,12 @@ pub async fn resend_invitation(
         Failure::Conflict("A newer invitation for this address is pending; resend that one."),
     );
     tx.push(
-        AuditEntry::new(Some(org), principal.actor(), "invitation.resent", format!("invitation/{id}"), now, &meta)
-            .write(),
+        ctx.audit(Some(org), "invitation.resent", format!("invitation/{id}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(table).await?;
     tracing::info!(organisation_id = %org, invitation_id = %id, "invitation resent");
-    send_mail(&state, &ctx, &renewed, &token.token).await;
+    send_mail(&state, &context, &renewed, &token.token).await;
     Ok((etag_headers(renewed.version), Json(renewed.view(now))))
 }
 
@@ -408,13 +397,12 @@ pub async fn resend_invitation(
 #[tracing::instrument(skip_all)]
 pub async fn accept_invitation(
     State(state): State<AppState>,
-    MaybePrincipal(principal): MaybePrincipal,
-    meta: RequestMeta,
+    ctx: PublicCtx,
     Json(body): Json<AcceptInvitation>,
 ) -> Result<(StatusCode, Json<AcceptedInvitation>)> {
-    match principal {
-        Some(principal) => accept_as_existing(&state, &principal, &meta, body).await,
-        None => accept_as_new(&state, &meta, body).await,
+    match &ctx.principal {
+        Some(principal) => accept_as_existing(&state, &ctx, principal, body).await,
+        None => accept_as_new(&state, &ctx, body).await,
     }
 }
 
@@ -442,10 +430,9 @@ fn acceptance(
     hash: &str,
     user: Uuid,
     actor: &str,
-    now: DateTime<Utc>,
-    meta: &RequestMeta,
+    ctx: &PublicCtx,
 ) -> Result<()> {
-    let org = record.organisation_id;
+    let (org, now) = (record.organisation_id, ctx.now);
     let membership = Membership::new(org, user, record.role, now);
     tx.push(organisations::add_member_op(&membership)?, Failure::Conflict(ALREADY_MEMBER));
     tx.push(invitations::close_op(record, InvitationStatus::Accepted, Some(user), now), Failure::NotFound);
@@ -453,11 +440,11 @@ fn acceptance(
     tx.push(invitations::release_guard_op(record), Failure::Conflict(CHANGED_CONCURRENTLY));
     let target = format!("invitation/{}", record.id);
     tx.push(
-        AuditEntry::new(Some(org), actor, "invitation.accepted", target, now, meta).write(),
+        ctx.audit(Some(org), actor, "invitation.accepted", target).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.push(
-        AuditEntry::new(Some(org), actor, "member.added", format!("user/{user}"), now, meta).write(),
+        ctx.audit(Some(org), actor, "member.added", format!("user/{user}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     Ok(())
@@ -465,8 +452,8 @@ fn acceptance(
 
 async fn accept_as_existing(
     state: &AppState,
+    ctx: &PublicCtx,
     principal: &Principal,
-    meta: &RequestMeta,
     body: AcceptInvitation,
 ) -> Result<(StatusCode, Json<AcceptedInvitation>)> {
     principal.require_person()?;
@@ -484,7 +471,7 @@ async fn accept_as_existing(
     v.finish()?;
 
     let table = state.table.as_ref();
-    let now = state.clock.now();
+    let now = ctx.now;
     let (record, org, hash) = live_invitation(state, &body.token, now).await?;
     let user = users::get(table, principal.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::Unauthenticated)?;
     if user.email != record.email {
@@ -496,7 +483,7 @@ async fn accept_as_existing(
         return Err(ApiError::Conflict("You are already a member of this organisation.".into()));
     }
     let mut tx = Tx::new();
-    acceptance(&mut tx, &record, &hash, user.id, &principal.actor(), now, meta)?;
+    acceptance(&mut tx, &record, &hash, user.id, &principal.actor(), ctx)?;
     tx.commit(table).await?;
     tracing::info!(organisation_id = %org.id, invitation_id = %record.id, user_id = %user.id, "invitation accepted");
     Ok((StatusCode::OK, Json(AcceptedInvitation { organisation: org, user: user.view() })))
@@ -504,7 +491,7 @@ async fn accept_as_existing(
 
 async fn accept_as_new(
     state: &AppState,
-    meta: &RequestMeta,
+    ctx: &PublicCtx,
     body: AcceptInvitation,
 ) -> Result<(StatusCode, Json<AcceptedInvitation>)> {
     let mut v = Validator::new();
@@ -528,7 +515,7 @@ async fn accept_as_new(
     v.finish()?;
 
     let table = state.table.as_ref();
-    let now = state.clock.now();
+    let now = ctx.now;
     let (record, org, hash) = live_invitation(state, &body.token, now).await?;
     let email = Email::parse(&record.email).map_err(|e| anyhow::anyhow!("stored invitation address: {e}"))?;
     const REGISTERED: &str = "An account with this address exists; sign in and accept the invitation as that user.";
@@ -550,10 +537,10 @@ async fn accept_as_new(
     // The email guard exists if the address was registered meanwhile.
     tx.push(guard_put, Failure::Conflict(REGISTERED));
     tx.push(
-        AuditEntry::new(Some(org.id), &actor, "user.created", format!("user/{}", user.id), now, meta).write(),
+        ctx.audit(Some(org.id), &actor, "user.created", format!("user/{}", user.id)).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
-    acceptance(&mut tx, &record, &hash, user.id, &actor, now, meta)?;
+    acceptance(&mut tx, &record, &hash, user.id, &actor, ctx)?;
     tx.commit(table).await?;
     tracing::info!(organisation_id = %org.id, invitation_id = %record.id, user_id = %user.id, "invitation accepted by a new user");
     Ok((StatusCode::CREATED, Json(AcceptedInvitation { organisation: org, user: user.view() })))

@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use shared::access::authz_org::org_context;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -144,13 +144,13 @@ pub struct CreateLinkRequest {
 #[tracing::instrument(skip_all)]
 pub async fn create_link(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(org): PathId,
     Json(body): Json<CreateLinkRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Link>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    let context = org_context(state.table.as_ref(), &principal, org).await?;
+    let context = org_context(state.table.as_ref(), principal, org).await?;
     context.require_admin()?;
     let mut v = Validator::new();
     let name = v.field("name", LinkName::parse(&body.name));
@@ -185,7 +185,7 @@ pub async fn create_link(
     let (Some(name), Some(url), Some(order)) = (name, url, order) else { return Err(v.into_error()) };
     v.finish()?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let link = Link {
         id: shared::domain::new_id(),
         organisation_id: org,
@@ -206,7 +206,7 @@ pub async fn create_link(
         tx.push(check, Failure::Conflict("The link's scope no longer exists."));
     }
     tx.push(
-        AuditEntry::new(Some(org), principal.actor(), "link.created", format!("link/{}", link.id), now, &meta).write(),
+        ctx.audit(Some(org), "link.created", format!("link/{}", link.id)).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(table).await?;
@@ -250,14 +250,14 @@ async fn read_link(state: &AppState, org: Uuid, id: Uuid) -> Result<Link> {
 #[tracing::instrument(skip_all)]
 pub async fn update_link(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathIds(org, id): PathIds,
     Json(body): Json<UpdateLinkRequest>,
 ) -> Result<(HeaderMap, Json<Link>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), principal, org).await?.require_admin()?;
     let mut v = Validator::new();
     let name = v.optional("name", body.name.as_deref(), LinkName::parse);
     let url = v.optional("url", body.url.as_deref(), parse_url);
@@ -266,7 +266,7 @@ pub async fn update_link(
     let current = read_link(&state, org, id).await?;
     if_match.check(current.version)?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let mut link = current.clone();
     if let Some(t) = body.link_type {
         link.link_type = t;
@@ -284,7 +284,7 @@ pub async fn update_link(
     let mut tx = Tx::new();
     tx.push(links::update_op(&current, &link)?, Failure::Precondition);
     tx.push(
-        AuditEntry::new(Some(org), principal.actor(), "link.updated", format!("link/{id}"), now, &meta).write(),
+        ctx.audit(Some(org), "link.updated", format!("link/{id}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(state.table.as_ref()).await?;
@@ -308,20 +308,19 @@ pub async fn update_link(
 #[tracing::instrument(skip_all)]
 pub async fn delete_link(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathIds(org, id): PathIds,
 ) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    org_context(state.table.as_ref(), &principal, org).await?.require_admin()?;
+    org_context(state.table.as_ref(), principal, org).await?.require_admin()?;
     let link = read_link(&state, org, id).await?;
     if_match.check(link.version)?;
-    let now = state.clock.now();
     let mut tx = Tx::new();
     tx.push(links::delete_op(&link), Failure::Precondition);
     tx.push(
-        AuditEntry::new(Some(org), principal.actor(), "link.deleted", format!("link/{id}"), now, &meta).write(),
+        ctx.audit(Some(org), "link.deleted", format!("link/{id}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(state.table.as_ref()).await?;

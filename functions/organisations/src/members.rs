@@ -20,8 +20,8 @@ use uuid::Uuid;
 use shared::access::authz::OrgAccess;
 use shared::access::authz_org::OrgContext;
 use shared::access::authz_org::org_context;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::domain::Role;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -198,18 +198,18 @@ fn remove_relations(tx: &mut Tx, org: Uuid, relations: &[RelationRecord]) {
 #[tracing::instrument(skip_all)]
 pub async fn put_member(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathIds(org, user_id): PathIds,
     Json(body): Json<PutMemberRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Membership>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    let context = org_context(state.table.as_ref(), &principal, org).await?;
+    let context = org_context(state.table.as_ref(), principal, org).await?;
     context.require_admin()?;
     let table = state.table.as_ref();
     let current = organisations::membership(table, org, user_id).await?;
-    let now = state.clock.now();
+    let now = ctx.now;
     let mut tx = Tx::new();
 
     let Some(current) = current else {
@@ -227,8 +227,7 @@ pub async fn put_member(
             Failure::Conflict("They became a member concurrently; retry."),
         );
         tx.push(
-            AuditEntry::new(Some(org), principal.actor(), "member.added", format!("user/{user_id}"), now, &meta)
-                .write(),
+            ctx.audit(Some(org), "member.added", format!("user/{user_id}")).write(),
             Failure::Conflict(CHANGED_CONCURRENTLY),
         );
         tx.commit(table).await?;
@@ -236,7 +235,7 @@ pub async fn put_member(
     };
     require_owner_for(&context, Some(current.role), Some(body.role))?;
     // Nobody but a superadmin acts on a superadmin (the authorization module decides).
-    shared::access::authz::user_access(table, &principal, user_id).await?.require_may_act_on()?;
+    shared::access::authz::user_access(table, principal, user_id).await?.require_may_act_on()?;
 
     if_match.check(current.version)?;
     if current.role == body.role {
@@ -255,8 +254,7 @@ pub async fn put_member(
         remove_relations(&mut tx, org, &staff);
     }
     tx.push(
-        AuditEntry::new(Some(org), principal.actor(), "member.role_changed", format!("user/{user_id}"), now, &meta)
-            .write(),
+        ctx.audit(Some(org), "member.role_changed", format!("user/{user_id}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(table).await?;
@@ -281,13 +279,13 @@ pub async fn put_member(
 #[tracing::instrument(skip_all)]
 pub async fn delete_member(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathIds(org, user_id): PathIds,
 ) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    let context = org_context(state.table.as_ref(), &principal, org).await?;
+    let context = org_context(state.table.as_ref(), principal, org).await?;
     let leaving_self = user_id == principal.user_id;
     if !leaving_self {
         context.require_admin()?;
@@ -299,7 +297,6 @@ pub async fn delete_member(
     }
     if_match.check(current.version)?;
 
-    let now = state.clock.now();
     let mut tx = Tx::new();
     tx.push(organisations::remove_member_op(org, user_id, current.version), Failure::Precondition);
     if current.role == Role::Owner {
@@ -315,7 +312,7 @@ pub async fn delete_member(
         tx.push(links::drop_op(&link), Failure::Conflict(CHANGED_CONCURRENTLY));
     }
     tx.push(
-        AuditEntry::new(Some(org), principal.actor(), "member.removed", format!("user/{user_id}"), now, &meta).write(),
+        ctx.audit(Some(org), "member.removed", format!("user/{user_id}")).write(),
         Failure::Conflict(CHANGED_CONCURRENTLY),
     );
     tx.commit(table).await?;

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use shared::access::authz_org::org_context;
 use shared::access::authz_org::require_superadmin;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::{AnonymousCtx, Ctx};
 use shared::domain::{BoundedText, Email, Password, Role};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
@@ -100,7 +100,7 @@ pub struct SignUpResponse {
 #[tracing::instrument(skip_all)]
 pub async fn create_public_organisation(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<SignUpRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<SignUpResponse>)> {
     let mut v = Validator::new();
@@ -119,7 +119,7 @@ pub async fn create_public_organisation(
     let hash =
         tokio::task::spawn_blocking(move || password.hash()).await.map_err(|e| ApiError::Internal(e.into()))??;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let org = Organisation::new(org_name.as_str(), now);
     let user = UserRecord::new(&email, first_name.as_str(), last_name.as_str(), Some(&hash), now);
     let membership = Membership::new(org.id, user.id, Role::Owner, now);
@@ -128,11 +128,8 @@ pub async fn create_public_organisation(
     let mut ops = vec![organisations::create_op(&org)?];
     ops.extend(users::create_ops(&user)?);
     ops.push(organisations::add_member_op(&membership)?);
-    ops.push(
-        AuditEntry::new(Some(org.id), &actor, "organisation.created", format!("organisation/{}", org.id), now, &meta)
-            .write(),
-    );
-    ops.push(AuditEntry::new(Some(org.id), &actor, "user.created", format!("user/{}", user.id), now, &meta).write());
+    ops.push(ctx.audit(Some(org.id), &actor, "organisation.created", format!("organisation/{}", org.id)).write());
+    ops.push(ctx.audit(Some(org.id), &actor, "user.created", format!("user/{}", user.id)).write());
     // The owner proves their address with the mailed link; the token is stored with the account.
     let verification = shared::identity::one_time::issue_verify_email(user.id, &user.email, now)?;
     ops.push(verification.write.clone());
@@ -204,12 +201,12 @@ pub struct CreateOrganisationRequest {
 #[tracing::instrument(skip_all)]
 pub async fn create_organisation(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<CreateOrganisationRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Organisation>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    require_superadmin(state.table.as_ref(), &principal).await?;
+    require_superadmin(state.table.as_ref(), principal).await?;
     let mut v = Validator::new();
     let name = v.field("name", OrgName::parse(&body.name));
     let owner = match body.owner {
@@ -225,27 +222,14 @@ pub async fn create_organisation(
     let Some(name) = name else { return Err(v.into_error()) };
     v.finish()?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let org = Organisation::new(name.as_str(), now);
     let mut ops = vec![organisations::create_op(&org)?];
-    ops.push(
-        AuditEntry::new(
-            Some(org.id),
-            principal.actor(),
-            "organisation.created",
-            format!("organisation/{}", org.id),
-            now,
-            &meta,
-        )
-        .write(),
-    );
+    ops.push(ctx.audit(Some(org.id), "organisation.created", format!("organisation/{}", org.id)).write());
     if let Some(owner) = &owner {
         let membership = Membership::new(org.id, owner.id, Role::Owner, now);
         ops.push(organisations::add_member_op(&membership)?);
-        ops.push(
-            AuditEntry::new(Some(org.id), principal.actor(), "member.added", format!("user/{}", owner.id), now, &meta)
-                .write(),
-        );
+        ops.push(ctx.audit(Some(org.id), "member.added", format!("user/{}", owner.id)).write());
     }
     commit(&state, ops).await?;
     tracing::info!(organisation_id = %org.id, "organisation created");
@@ -301,14 +285,14 @@ pub struct UpdateOrganisationRequest {
 #[tracing::instrument(skip_all)]
 pub async fn update_organisation(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
     Json(body): Json<UpdateOrganisationRequest>,
 ) -> Result<(HeaderMap, Json<Organisation>)> {
+    let principal = &ctx.principal;
     principal.require("organisations", true)?;
-    let context = org_context(state.table.as_ref(), &principal, id).await?;
+    let context = org_context(state.table.as_ref(), principal, id).await?;
     context.require_admin()?;
     let mut v = Validator::new();
     let name = v.optional("name", body.name.as_deref(), OrgName::parse);
@@ -316,7 +300,7 @@ pub async fn update_organisation(
     let current = context.record.organisation;
     if_match.check(current.version)?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let mut org = current.clone();
     if let Some(name) = &name {
         org.name = name.as_str().to_string();
@@ -325,8 +309,7 @@ pub async fn update_organisation(
         org.contact_directory = directory;
     }
     org.updated_at = now;
-    let audit =
-        AuditEntry::new(Some(id), principal.actor(), "organisation.updated", format!("organisation/{id}"), now, &meta);
+    let audit = ctx.audit(Some(id), "organisation.updated", format!("organisation/{id}"));
     commit_versioned(state.table.as_ref(), vec![organisations::update_op(&current, &org)?, audit.write()]).await?;
     org.version += 1;
     Ok((etag_headers(org.version), Json(org)))
@@ -363,11 +346,11 @@ pub struct DeletionProgress {
 #[tracing::instrument(skip_all)]
 pub async fn delete_organisation(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<axum::response::Response> {
+    let principal = &ctx.principal;
     use axum::response::IntoResponse;
     principal.require("organisations", true)?;
     let table = state.table.as_ref();
@@ -389,20 +372,13 @@ pub async fn delete_organisation(
             return Err(ApiError::Forbidden("Only owners may delete the organisation.".into()));
         }
         if_match.check(record.organisation.version)?;
-        let now = state.clock.now();
+        let now = ctx.now;
         let mark = organisation_deletion::mark_op(id, record.organisation.version, principal.user_id, now)?;
-        let audit = AuditEntry::new(
-            Some(id),
-            principal.actor(),
-            "organisation.deletion_started",
-            format!("organisation/{id}"),
-            now,
-            &meta,
-        );
+        let audit = ctx.audit(Some(id), "organisation.deletion_started", format!("organisation/{id}"));
         commit_versioned(table, vec![mark, audit.write()]).await?;
         tracing::info!(organisation_id = %id, "organisation deletion started");
     }
-    match crate::deletion::purge(&state, id, &principal.actor(), &meta).await? {
+    match crate::deletion::purge(&state, &ctx, id).await? {
         crate::deletion::Progress::Done => {
             tracing::info!(organisation_id = %id, "organisation deleted");
             Ok(StatusCode::NO_CONTENT.into_response())

@@ -20,8 +20,9 @@ use uuid::Uuid;
 
 use shared::access::authz_org::OrgContext;
 use shared::access::authz_org::org_context;
-use shared::audit::{AuditEntry, RequestMeta};
+use shared::audit::AuditEntry;
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -126,18 +127,16 @@ async fn live_unit(state: &AppState, org: Uuid, kind: Kind, id: Uuid) -> Result<
 }
 
 struct Audit<'a> {
-    principal: &'a Principal,
-    meta: &'a RequestMeta,
+    ctx: &'a Ctx,
     org: Uuid,
     kind: Kind,
-    now: chrono::DateTime<chrono::Utc>,
 }
 
 impl Audit<'_> {
     fn entry(&self, what: &str, unit: Uuid) -> AuditEntry {
         let action = format!("{}.{what}", self.kind.noun());
         let target = format!("{}/{unit}", self.kind.noun());
-        AuditEntry::new(Some(self.org), self.principal.actor(), action, target, self.now, self.meta)
+        self.ctx.audit(Some(self.org), &action, target)
     }
 }
 
@@ -157,13 +156,12 @@ pub async fn list_units(
 /// Creates a unit (with a department's first heads).
 pub async fn create_unit(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    ctx: &Ctx,
     org: Uuid,
     kind: Kind,
     body: CreateUnitRequest,
 ) -> Result<(StatusCode, HeaderMap, Json<Unit>)> {
-    write_context(state, principal, org).await?;
+    write_context(state, &ctx.principal, org).await?;
     let mut v = Validator::new();
     let name = v.field("name", UnitName::parse(&body.name));
     let description = v.optional("description", body.description.as_deref(), parse_description);
@@ -205,14 +203,14 @@ pub async fn create_unit(
     };
     v.finish()?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let mut unit = Unit::new(org, kind, name.as_str(), now);
     unit.description = description.flatten();
     unit.time_zone = time_zone;
     if kind.has(Relation::Head) {
         unit.head_count = Some(heads.len() as i64);
     }
-    let audit = Audit { principal, meta, org, kind, now };
+    let audit = Audit { ctx, org, kind };
     let mut tx = Tx::new();
     tx.push(structure::create_op(&unit)?, Failure::Conflict(CHANGED_CONCURRENTLY));
     for head in &heads {
@@ -261,18 +259,16 @@ pub async fn get_unit(
 }
 
 /// Changes a unit's name, description or time zone.
-#[allow(clippy::too_many_arguments)]
 pub async fn update_unit(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    ctx: &Ctx,
     if_match: IfMatch,
     org: Uuid,
     kind: Kind,
     id: Uuid,
     body: UpdateUnitRequest,
 ) -> Result<(HeaderMap, Json<Unit>)> {
-    write_context(state, principal, org).await?;
+    write_context(state, &ctx.principal, org).await?;
     let mut v = Validator::new();
     let name = v.optional("name", body.name.as_deref(), UnitName::parse);
     let description = v.optional("description", body.description.as_deref(), parse_description);
@@ -290,7 +286,7 @@ pub async fn update_unit(
     let current = live_unit(state, org, kind, id).await?;
     if_match.check(current.version)?;
 
-    let now = state.clock.now();
+    let now = ctx.now;
     let mut unit = current.clone();
     if let Some(name) = name {
         unit.name = name.as_str().to_string();
@@ -302,7 +298,7 @@ pub async fn update_unit(
         unit.time_zone = Some(tz);
     }
     unit.updated_at = now;
-    let audit = Audit { principal, meta, org, kind, now };
+    let audit = Audit { ctx, org, kind };
     let mut tx = Tx::new();
     tx.push(structure::update_op(&current, &unit)?, Failure::Precondition);
     tx.push(audit.entry("updated", id).write(), Failure::Conflict(CHANGED_CONCURRENTLY));
@@ -314,18 +310,16 @@ pub async fn update_unit(
 /// Deletes a unit with its relations and the links scoped to it.
 pub async fn delete_unit(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    ctx: &Ctx,
     if_match: IfMatch,
     org: Uuid,
     kind: Kind,
     id: Uuid,
 ) -> Result<StatusCode> {
-    write_context(state, principal, org).await?;
+    write_context(state, &ctx.principal, org).await?;
     let table = state.table.as_ref();
     let current = structure::get_state(table, org, kind, id).await?.ok_or(ApiError::NotFound)?;
-    let now = state.clock.now();
-    let audit = Audit { principal, meta, org, kind, now };
+    let audit = Audit { ctx, org, kind };
     if let UnitState::Live(unit) = current {
         if_match.check(unit.version)?;
         let mut tx = Tx::new();
@@ -371,18 +365,16 @@ pub async fn list_relation(
 }
 
 /// Adds and removes members, heads or staff of a unit in one transaction.
-#[allow(clippy::too_many_arguments)]
 pub async fn change_relation(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    ctx: &Ctx,
     org: Uuid,
     kind: Kind,
     id: Uuid,
     relation: Relation,
     body: RelationChange,
 ) -> Result<Json<Unit>> {
-    write_context(state, principal, org).await?;
+    write_context(state, &ctx.principal, org).await?;
     let unit = live_unit(state, org, kind, id).await?;
     check_change(&body.add, &body.remove, MAX_CHANGE)?;
     let mut v = Validator::new();
@@ -413,8 +405,8 @@ pub async fn change_relation(
         return Err(ApiError::Conflict(last_one_message(relation).into()));
     }
 
-    let now = state.clock.now();
-    let audit = Audit { principal, meta, org, kind, now };
+    let now = ctx.now;
+    let audit = Audit { ctx, org, kind };
     let mut tx = Tx::new();
     for user in &adds {
         let record =
@@ -497,12 +489,11 @@ macro_rules! unit_routes {
             )]
             pub async fn create(
                 State(state): State<AppState>,
-                principal: Principal,
-                meta: RequestMeta,
+                ctx: Ctx,
                 PathId(org): PathId,
                 Json(body): Json<CreateUnitRequest>,
             ) -> Result<(StatusCode, HeaderMap, Json<Unit>)> {
-                create_unit(&state, &principal, &meta, org, $kind, body).await
+                create_unit(&state, &ctx, org, $kind, body).await
             }
 
             #[doc = concat!("Reads a ", $noun, ".")]
@@ -542,13 +533,12 @@ macro_rules! unit_routes {
             )]
             pub async fn update(
                 State(state): State<AppState>,
-                principal: Principal,
-                meta: RequestMeta,
+                ctx: Ctx,
                 if_match: IfMatch,
                 PathIds(org, id): PathIds,
                 Json(body): Json<UpdateUnitRequest>,
             ) -> Result<(HeaderMap, Json<Unit>)> {
-                update_unit(&state, &principal, &meta, if_match, org, $kind, id, body).await
+                update_unit(&state, &ctx, if_match, org, $kind, id, body).await
             }
 
             #[doc = concat!("Deletes a ", $noun, " with its memberships (owners and admins).")]
@@ -568,12 +558,11 @@ macro_rules! unit_routes {
             )]
             pub async fn delete(
                 State(state): State<AppState>,
-                principal: Principal,
-                meta: RequestMeta,
+                ctx: Ctx,
                 if_match: IfMatch,
                 PathIds(org, id): PathIds,
             ) -> Result<StatusCode> {
-                delete_unit(&state, &principal, &meta, if_match, org, $kind, id).await
+                delete_unit(&state, &ctx, if_match, org, $kind, id).await
             }
         }
     };
@@ -624,12 +613,11 @@ macro_rules! relation_routes {
             )]
             pub async fn change(
                 State(state): State<AppState>,
-                principal: Principal,
-                meta: RequestMeta,
+                ctx: Ctx,
                 PathIds(org, id): PathIds,
                 Json(body): Json<RelationChange>,
             ) -> Result<Json<Unit>> {
-                change_relation(&state, &principal, &meta, org, $kind, id, $relation, body).await
+                change_relation(&state, &ctx, org, $kind, id, $relation, body).await
             }
         }
     };

@@ -11,10 +11,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::access::authz::Area;
-use shared::access::authz::UserAccess;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::blobs::{MAX_UPLOAD_BYTES, PresignedRequest, UploadSpec};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::domain::{BoundedText, new_id};
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -77,17 +76,6 @@ pub struct AttachmentWithDownload {
     pub download: PresignedRequest,
 }
 
-fn audit(access: &UserAccess, principal: &Principal, action: &str, a: &Attachment, meta: &RequestMeta) -> AuditEntry {
-    AuditEntry::new(
-        access.audit_organisation(),
-        principal.actor(),
-        action,
-        format!("user/{}/attachments/{}", a.user_id, a.id),
-        a.updated_at,
-        meta,
-    )
-}
-
 fn parse_ids(id: &str, attachment: &str) -> Result<(Uuid, Uuid)> {
     match (Uuid::parse_str(id), Uuid::parse_str(attachment)) {
         (Ok(a), Ok(b)) => Ok((a, b)),
@@ -114,8 +102,7 @@ fn parse_ids(id: &str, attachment: &str) -> Result<(Uuid, Uuid)> {
 #[tracing::instrument(skip_all)]
 pub async fn create_upload_url(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(id): PathId,
     Json(body): Json<UploadRequest>,
 ) -> Result<(StatusCode, Json<UploadTicket>)> {
@@ -133,8 +120,8 @@ pub async fn create_upload_url(
     if !ALLOWED_CONTENT_TYPES.contains(&content_type.as_str()) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
-    let now = state.clock.now();
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
+    let now = ctx.now;
     let attachment = Attachment {
         id: new_id(),
         user_id: id,
@@ -153,11 +140,12 @@ pub async fn create_upload_url(
         expires_in: UPLOAD_URL_TTL,
     };
     let upload = state.blobs.presign_upload(&spec).await?;
+    let target = format!("user/{id}/attachments/{}", attachment.id);
     commit_versioned(
         state.table.as_ref(),
         vec![
             attachments::put_op(&attachment, None, Some(now + PENDING_TTL))?,
-            audit(&access, &principal, "attachment.upload_started", &attachment, &meta).write(),
+            ctx.audit(access.audit_organisation(), "attachment.upload_started", target).write(),
         ],
     )
     .await?;
@@ -182,12 +170,11 @@ pub async fn create_upload_url(
 #[tracing::instrument(skip_all)]
 pub async fn confirm_attachment(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(id): PathId,
     Json(body): Json<ConfirmUpload>,
 ) -> Result<(StatusCode, HeaderMap, Json<Attachment>)> {
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
     let current = attachments::get(state.table.as_ref(), id, body.attachment_id).await?.ok_or(ApiError::NotFound)?;
     let location = format!("/v1/users/{id}/attachments/{}", current.id);
     if current.status == AttachmentStatus::Ready {
@@ -201,15 +188,16 @@ pub async fn confirm_attachment(
     }
     let attachment = Attachment {
         status: AttachmentStatus::Ready,
-        updated_at: state.clock.now(),
+        updated_at: ctx.now,
         version: current.version + 1,
         ..current.clone()
     };
+    let target = format!("user/{id}/attachments/{}", attachment.id);
     commit_versioned(
         state.table.as_ref(),
         vec![
             attachments::put_op(&attachment, Some(current.version), None)?,
-            audit(&access, &principal, "attachment.created", &attachment, &meta).write(),
+            ctx.audit(access.audit_organisation(), "attachment.created", target).write(),
         ],
     )
     .await?;
@@ -288,20 +276,19 @@ pub async fn get_attachment(
 #[tracing::instrument(skip_all)]
 pub async fn delete_attachment(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path((id, attachment)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     let (id, attachment_id) = parse_ids(&id, &attachment)?;
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
-    let mut current = attachments::get(state.table.as_ref(), id, attachment_id).await?.ok_or(ApiError::NotFound)?;
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
+    let current = attachments::get(state.table.as_ref(), id, attachment_id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(current.version)?;
-    current.updated_at = state.clock.now();
     let delete = attachments::delete_op(id, attachment_id, current.version);
+    let target = format!("user/{id}/attachments/{attachment_id}");
     commit_versioned(
         state.table.as_ref(),
-        vec![delete, audit(&access, &principal, "attachment.deleted", &current, &meta).write()],
+        vec![delete, ctx.audit(access.audit_organisation(), "attachment.deleted", target).write()],
     )
     .await?;
     // The item goes first: a failure here leaves only an orphaned blob, never

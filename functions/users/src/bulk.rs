@@ -6,11 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use shared::audit::RequestMeta;
 use shared::concurrency::IfMatch;
+use shared::context::Ctx;
 use shared::error::Problem;
 use shared::extract::Json;
-use shared::identity::auth::Principal;
 use shared::people::users::User;
 use shared::{ApiError, AppState, Result};
 
@@ -75,15 +74,14 @@ fn check_count(len: usize, field: &str) -> Result<()> {
 #[tracing::instrument(skip_all)]
 pub async fn bulk_create_users(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<BulkCreate>,
 ) -> Result<Json<BulkResponse>> {
-    principal.require("users", true)?;
+    ctx.principal.require("users", true)?;
     check_count(body.users.len(), "users")?;
     let mut results = Vec::with_capacity(body.users.len());
     for (index, item) in body.users.into_iter().enumerate() {
-        results.push(match crate::users::create_one(&state, &principal, &meta, item).await {
+        results.push(match crate::users::create_one(&state, &ctx, item).await {
             Ok(user) => BulkResult { index, status: 201, user: Some(user), id: None, error: None },
             Err(err) => failed(index, None, err),
         });
@@ -119,15 +117,14 @@ pub struct BulkDelete {
 #[tracing::instrument(skip_all)]
 pub async fn bulk_delete_users(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResponse>> {
-    principal.require("users", true)?;
+    ctx.principal.require("users", true)?;
     check_count(body.ids.len(), "ids")?;
     let mut results = Vec::with_capacity(body.ids.len());
     for (index, id) in body.ids.into_iter().enumerate() {
-        results.push(match crate::deletion::delete(&state, &principal, &meta, &IfMatch::Absent, id).await {
+        results.push(match crate::deletion::delete(&state, &ctx, &IfMatch::Absent, id).await {
             Ok(()) => BulkResult { index, status: 204, user: None, id: Some(id), error: None },
             Err(err) => failed(index, Some(id), err),
         });

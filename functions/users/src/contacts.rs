@@ -7,9 +7,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::access::authz::Area;
-use shared::access::authz::UserAccess;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::domain::{BoundedText, Email, new_id};
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -71,23 +70,6 @@ fn check(body: &ContactBody) -> Result<Checked> {
     }
 }
 
-fn audit(
-    access: &UserAccess,
-    principal: &Principal,
-    action: &str,
-    contact: &Contact,
-    meta: &RequestMeta,
-) -> AuditEntry {
-    AuditEntry::new(
-        access.audit_organisation(),
-        principal.actor(),
-        action,
-        format!("user/{}/contacts/{}", contact.user_id, contact.id),
-        contact.updated_at,
-        meta,
-    )
-}
-
 fn parse_ids(id: &str, contact: &str) -> Result<(Uuid, Uuid)> {
     match (Uuid::parse_str(id), Uuid::parse_str(contact)) {
         (Ok(a), Ok(b)) => Ok((a, b)),
@@ -133,14 +115,13 @@ pub async fn list_contacts(
 #[tracing::instrument(skip_all)]
 pub async fn create_contact(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(id): PathId,
     Json(body): Json<ContactBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<Contact>)> {
     let checked = check(&body)?;
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
-    let now = state.clock.now();
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
+    let now = ctx.now;
     let contact = Contact {
         id: new_id(),
         user_id: id,
@@ -156,7 +137,11 @@ pub async fn create_contact(
     };
     commit_versioned(
         state.table.as_ref(),
-        vec![contacts::put_op(&contact, None)?, audit(&access, &principal, "contact.created", &contact, &meta).write()],
+        vec![
+            contacts::put_op(&contact, None)?,
+            ctx.audit(access.audit_organisation(), "contact.created", format!("user/{id}/contacts/{}", contact.id))
+                .write(),
+        ],
     )
     .await?;
     let location = format!("/v1/users/{id}/contacts/{}", contact.id);
@@ -180,15 +165,14 @@ pub async fn create_contact(
 #[tracing::instrument(skip_all)]
 pub async fn put_contact(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path((id, contact_id)): Path<(String, String)>,
     Json(body): Json<ContactBody>,
 ) -> Result<(HeaderMap, Json<Contact>)> {
     let (id, contact_id) = parse_ids(&id, &contact_id)?;
     let checked = check(&body)?;
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
     let current = contacts::get(state.table.as_ref(), id, contact_id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(current.version)?;
     let contact = Contact {
@@ -198,7 +182,7 @@ pub async fn put_contact(
         relation: checked.relation,
         note: checked.note,
         avatar_media_id: body.avatar_media_id,
-        updated_at: state.clock.now(),
+        updated_at: ctx.now,
         version: current.version + 1,
         ..current.clone()
     };
@@ -206,7 +190,8 @@ pub async fn put_contact(
         state.table.as_ref(),
         vec![
             contacts::put_op(&contact, Some(current.version))?,
-            audit(&access, &principal, "contact.updated", &contact, &meta).write(),
+            ctx.audit(access.audit_organisation(), "contact.updated", format!("user/{id}/contacts/{contact_id}"))
+                .write(),
         ],
     )
     .await?;
@@ -229,21 +214,16 @@ pub async fn put_contact(
 #[tracing::instrument(skip_all)]
 pub async fn delete_contact(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path((id, contact_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     let (id, contact_id) = parse_ids(&id, &contact_id)?;
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
-    let mut current = contacts::get(state.table.as_ref(), id, contact_id).await?.ok_or(ApiError::NotFound)?;
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
+    let current = contacts::get(state.table.as_ref(), id, contact_id).await?.ok_or(ApiError::NotFound)?;
     if_match.check(current.version)?;
     let delete = contacts::delete_op(id, contact_id, current.version);
-    current.updated_at = state.clock.now();
-    commit_versioned(
-        state.table.as_ref(),
-        vec![delete, audit(&access, &principal, "contact.deleted", &current, &meta).write()],
-    )
-    .await?;
+    let audit = ctx.audit(access.audit_organisation(), "contact.deleted", format!("user/{id}/contacts/{contact_id}"));
+    commit_versioned(state.table.as_ref(), vec![delete, audit.write()]).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use shared::access::authz::Relation;
 use shared::access::authz::UserAccess;
 use shared::access::authz::user_access_to;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::IfMatch;
+use shared::context::Ctx;
 use shared::domain::Role;
 use shared::identity::auth::Principal;
 use shared::kit::commit_versioned;
@@ -66,14 +66,9 @@ async fn check_allowed(state: &AppState, principal: &Principal, access: &UserAcc
     Ok(())
 }
 
-/// Deletes user `id` for `principal` (see the module documentation).
-pub async fn delete(
-    state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
-    if_match: &IfMatch,
-    id: Uuid,
-) -> Result<()> {
+/// Deletes user `id` for the caller of `ctx` (see the module documentation).
+pub async fn delete(state: &AppState, ctx: &Ctx, if_match: &IfMatch, id: Uuid) -> Result<()> {
+    let principal = &ctx.principal;
     let table = state.table.as_ref();
     let record = users::get(table, id).await?.ok_or(ApiError::NotFound)?;
     let access = user_access_to(state.table.as_ref(), principal, record).await?;
@@ -82,16 +77,9 @@ pub async fn delete(
 
     if !user.deleting {
         if_match.check(user.version)?;
-        let now = state.clock.now();
+        let now = ctx.now;
         let mark = UserChange::of(user, now).deleting().op();
-        let audit = AuditEntry::new(
-            access.audit_organisation(),
-            principal.actor(),
-            "user.deleted",
-            format!("user/{id}"),
-            now,
-            meta,
-        );
+        let audit = ctx.audit(access.audit_organisation(), "user.deleted", format!("user/{id}"));
         commit_versioned(table, vec![mark, audit.write()]).await?;
     }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use shared::access::authz::Area;
 use shared::access::authz::org_access;
 use shared::access::authz::user_access;
-use shared::audit::{AuditEntry, RequestMeta};
+use shared::context::Ctx;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
 use shared::kit::{CHANGED_CONCURRENTLY, Failure, Tx};
@@ -97,19 +97,18 @@ async fn check_follower(
 #[tracing::instrument(skip_all)]
 pub async fn follow_user(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(id): PathId,
     Json(body): Json<FollowerBody>,
 ) -> Result<(StatusCode, Json<Follow>)> {
     if body.follower_type == FollowerType::User && body.follower_id == id {
         return Err(ApiError::invalid("followerId", "a user cannot follow themself"));
     }
-    let org = check_follower(&state, &principal, id, &body).await?;
-    let now = state.clock.now();
+    let org = check_follower(&state, &ctx.principal, id, &body).await?;
+    let now = ctx.now;
     let follow =
         Follow { user_id: id, follower_id: body.follower_id, follower_type: body.follower_type, created_at: now };
-    let audit = AuditEntry::new(org, principal.actor(), "user.followed", format!("user/{id}"), now, &meta);
+    let audit = ctx.audit(org, "user.followed", format!("user/{id}"));
     let mut tx = Tx::new();
     tx.push(follows::create_op(&follow)?, Failure::Conflict("Already following."));
     tx.push(audit.write(), Failure::Conflict(CHANGED_CONCURRENTLY));
@@ -130,14 +129,12 @@ pub async fn follow_user(
 #[tracing::instrument(skip_all)]
 pub async fn unfollow_user(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(id): PathId,
     Json(body): Json<FollowerBody>,
 ) -> Result<StatusCode> {
-    let org = check_follower(&state, &principal, id, &body).await?;
-    let now = state.clock.now();
-    let audit = AuditEntry::new(org, principal.actor(), "user.unfollowed", format!("user/{id}"), now, &meta);
+    let org = check_follower(&state, &ctx.principal, id, &body).await?;
+    let audit = ctx.audit(org, "user.unfollowed", format!("user/{id}"));
     let mut tx = Tx::new();
     tx.push(follows::delete_op(id, body.follower_type, body.follower_id), Failure::NotFound);
     tx.push(audit.write(), Failure::Conflict(CHANGED_CONCURRENTLY));

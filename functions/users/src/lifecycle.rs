@@ -13,10 +13,9 @@ use uuid::Uuid;
 
 use shared::access::authz::UserAccess;
 use shared::access::authz::user_access;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::extract::{Json, PathId};
-use shared::identity::auth::Principal;
 use shared::kit::commit_versioned;
 use shared::organisations;
 use shared::people::users::User;
@@ -35,12 +34,12 @@ enum Action {
 
 async fn apply(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    ctx: &Ctx,
     if_match: &IfMatch,
     id: Uuid,
     action: Action,
 ) -> Result<(HeaderMap, Json<User>)> {
+    let principal = &ctx.principal;
     principal.require("users", true)?;
     let access = user_access(state.table.as_ref(), principal, id).await?;
     if id == principal.user_id {
@@ -54,11 +53,11 @@ async fn apply(
     access.require_admin()?;
     access.require_may_act_on()?;
     if !access.covers_all() {
-        return suspend(state, principal, meta, if_match, &access, action).await;
+        return suspend(state, ctx, if_match, &access, action).await;
     }
     if_match.check(access.target.version)?;
     let mut user = access.target.clone();
-    let now = state.clock.now();
+    let now = ctx.now;
     let (name, ends_sessions) = match action {
         Action::Lock => {
             user.locked = true;
@@ -89,7 +88,7 @@ async fn apply(
     if matches!(action, Action::Unlock | Action::Activate) {
         change = change.clear_failures();
     }
-    let audit = AuditEntry::new(access.audit_organisation(), principal.actor(), name, format!("user/{id}"), now, meta);
+    let audit = ctx.audit(access.audit_organisation(), name, format!("user/{id}"));
     commit_versioned(state.table.as_ref(), vec![change.op(), audit.write()]).await?;
     if ends_sessions {
         shared::identity::sessions::revoke_all(state.table.as_ref(), id, None).await?;
@@ -103,8 +102,7 @@ async fn apply(
 /// caller administers, in one transaction; the account is untouched.
 async fn suspend(
     state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    ctx: &Ctx,
     if_match: &IfMatch,
     access: &UserAccess,
     action: Action,
@@ -112,14 +110,13 @@ async fn suspend(
     if_match.check(access.target.version)?;
     let suspended = matches!(action, Action::Lock | Action::Deactivate);
     let name = if suspended { "member.suspended" } else { "member.reinstated" };
-    let now = state.clock.now();
     let mut ops = Vec::new();
     for org in access.admin_organisations() {
         let Some(membership) = access.memberships.iter().find(|m| m.organisation_id == org) else { continue };
         if membership.suspended != suspended {
             ops.push(organisations::suspend_op(membership, suspended));
             let id = access.target.id;
-            ops.push(AuditEntry::new(Some(org), principal.actor(), name, format!("user/{id}"), now, meta).write());
+            ops.push(ctx.audit(Some(org), name, format!("user/{id}")).write());
         }
     }
     if !ops.is_empty() {
@@ -145,12 +142,11 @@ macro_rules! lifecycle_route {
         #[tracing::instrument(skip_all)]
         pub async fn $name(
             State(state): State<AppState>,
-            principal: Principal,
-            meta: RequestMeta,
+            ctx: Ctx,
             if_match: IfMatch,
             PathId(id): PathId,
         ) -> Result<(HeaderMap, Json<User>)> {
-            apply(&state, &principal, &meta, &if_match, id, $action).await
+            apply(&state, &ctx, &if_match, id, $action).await
         }
     };
 }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use shared::access::authz::Area;
 use shared::access::authz::Relation;
 use shared::access::authz::UserAccess;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::domain::{Email, Role};
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -105,14 +105,13 @@ pub async fn list_planners(
 #[tracing::instrument(skip_all)]
 pub async fn put_planner(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path((id, planner)): Path<(String, String)>,
     Json(body): Json<PlannerBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<PlannerLink>)> {
     let (id, planner) = parse_ids(&id, &planner)?;
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
     require_manager(&access)?;
     if planner == id {
         return Err(ApiError::invalid("plannerId", "a user cannot plan for themself"));
@@ -156,7 +155,7 @@ pub async fn put_planner(
         None if if_match != IfMatch::Absent => return Err(ApiError::PreconditionFailed),
         None => {}
     }
-    let now = state.clock.now();
+    let now = ctx.now;
     let link = PlannerLink {
         user_id: id,
         planner_id: planner,
@@ -166,14 +165,7 @@ pub async fn put_planner(
         updated_at: now,
         version: current.as_ref().map_or(1, |l| l.version + 1),
     };
-    let audit = AuditEntry::new(
-        access.audit_organisation(),
-        principal.actor(),
-        "planner.linked",
-        format!("user/{id}/planners/{planner}"),
-        now,
-        &meta,
-    );
+    let audit = ctx.audit(access.audit_organisation(), "planner.linked", format!("user/{id}/planners/{planner}"));
     commit_versioned(
         state.table.as_ref(),
         vec![planners::put_op(&link, current.as_ref().map(|l| l.version))?, audit.write()],
@@ -200,29 +192,21 @@ pub async fn put_planner(
 #[tracing::instrument(skip_all)]
 pub async fn delete_planner(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path((id, planner)): Path<(String, String)>,
 ) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     let (id, planner) = parse_ids(&id, &planner)?;
     principal.require("users", true)?;
-    let access = shared::access::authz::user_access(state.table.as_ref(), &principal, id).await?;
+    let access = shared::access::authz::user_access(state.table.as_ref(), principal, id).await?;
     if planner != principal.user_id {
         access.require(Area::Profile, true)?;
         require_manager(&access)?;
     }
     let current = planners::get(state.table.as_ref(), id, planner).await?.ok_or(ApiError::NotFound)?;
     if_match.check(current.version)?;
-    let now = state.clock.now();
-    let audit = AuditEntry::new(
-        access.audit_organisation(),
-        principal.actor(),
-        "planner.unlinked",
-        format!("user/{id}/planners/{planner}"),
-        now,
-        &meta,
-    );
+    let audit = ctx.audit(access.audit_organisation(), "planner.unlinked", format!("user/{id}/planners/{planner}"));
     let delete = planners::delete_versioned_op(id, planner, current.version);
     commit_versioned(state.table.as_ref(), vec![delete, audit.write()]).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -265,13 +249,12 @@ fn escape(text: &str) -> String {
 #[tracing::instrument(skip_all)]
 pub async fn invite_planner(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     PathId(id): PathId,
     Json(body): Json<PlannerInviteBody>,
 ) -> Result<(StatusCode, Json<PlannerInvite>)> {
     let email = Email::parse(&body.email).map_err(|m| ApiError::invalid("email", m))?;
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
     require_manager(&access)?;
     let org_name = match access.audit_organisation() {
         Some(org) => organisations::get(state.table.as_ref(), org).await?.map(|o| o.name),
@@ -290,15 +273,7 @@ pub async fn invite_planner(
         escape(&place),
         escape(&link)
     );
-    let now = state.clock.now();
-    let audit = AuditEntry::new(
-        access.audit_organisation(),
-        principal.actor(),
-        "planner.invited",
-        format!("user/{id}"),
-        now,
-        &meta,
-    );
+    let audit = ctx.audit(access.audit_organisation(), "planner.invited", format!("user/{id}"));
     state.table.transact_write(vec![audit.write()]).await?;
     let mail = Mail { to: email.as_str().to_string(), subject: format!("Plan for {who} on Sundial"), text, html };
     state.mailer.send(&mail).await?;

@@ -15,11 +15,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use shared::access::authz::Area;
-use shared::access::authz::UserAccess;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::calendar::almanac;
 use shared::calendar::almanac::Location;
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::error::FieldError;
 use shared::extract::{Json, Query};
 use shared::identity::auth::Principal;
@@ -48,25 +47,6 @@ fn parse_path(id: &str, key: &str) -> Result<(Uuid, String)> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
     let key = preferences::parse_key(key).map_err(|m| ApiError::invalid("key", m))?;
     Ok((id, key))
-}
-
-fn audit(
-    access: &UserAccess,
-    principal: &Principal,
-    action: &str,
-    id: Uuid,
-    key: &str,
-    state: &AppState,
-    meta: &RequestMeta,
-) -> AuditEntry {
-    AuditEntry::new(
-        access.audit_organisation(),
-        principal.actor(),
-        action,
-        format!("user/{id}/preferences/{key}"),
-        state.clock.now(),
-        meta,
-    )
 }
 
 /// Lists a user's preferences, in key order.
@@ -170,8 +150,7 @@ async fn almanac_settings(state: &AppState, value: &Value) -> Result<(AlmanacSet
 #[tracing::instrument(skip_all)]
 pub async fn put_preference(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path((id, key)): Path<(String, String)>,
     Json(body): Json<PreferenceBody>,
@@ -180,7 +159,7 @@ pub async fn put_preference(
     if serde_json::to_vec(&body.value).map(|b| b.len()).unwrap_or(usize::MAX) > MAX_VALUE_BYTES {
         return Err(ApiError::invalid("value", format!("must be at most {MAX_VALUE_BYTES} bytes as JSON")));
     }
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
     let almanac = match key.as_str() {
         digests::PREFERENCE_KEY => Some(almanac_settings(&state, &body.value).await?),
         _ => None,
@@ -199,12 +178,12 @@ pub async fn put_preference(
         user_id: id,
         key: key.clone(),
         value,
-        updated_at: state.clock.now(),
+        updated_at: ctx.now,
         version: current.as_ref().map_or(1, |p| p.version + 1),
     };
     let ops = vec![
         preferences::put_op(&pref, current.as_ref().map(|p| p.version))?,
-        audit(&access, &principal, "preference.set", id, &key, &state, &meta).write(),
+        ctx.audit(access.audit_organisation(), "preference.set", format!("user/{id}/preferences/{key}")).write(),
     ];
     match &almanac {
         Some((settings, location)) => {
@@ -235,18 +214,17 @@ pub async fn put_preference(
 #[tracing::instrument(skip_all)]
 pub async fn delete_preference(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     Path((id, key)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     let (id, key) = parse_path(&id, &key)?;
-    let access = access(&state, &principal, id, Area::Profile, true).await?;
+    let access = access(&state, &ctx.principal, id, Area::Profile, true).await?;
     let current = preferences::get(state.table.as_ref(), id, &key).await?.ok_or(ApiError::NotFound)?;
     if_match.check(current.version)?;
     let ops = vec![
         preferences::delete_op(id, &key, current.version),
-        audit(&access, &principal, "preference.deleted", id, &key, &state, &meta).write(),
+        ctx.audit(access.audit_organisation(), "preference.deleted", format!("user/{id}/preferences/{key}")).write(),
     ];
     if key == digests::PREFERENCE_KEY {
         digests::commit_replacing(state.table.as_ref(), ops, id, None).await?;

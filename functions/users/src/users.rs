@@ -11,8 +11,8 @@ use shared::access::authz::OrgAccess;
 use shared::access::authz::UserAccess;
 use shared::access::authz::org_access;
 use shared::access::authz::user_access;
-use shared::audit::{AuditEntry, RequestMeta};
 use shared::concurrency::{IfMatch, etag_headers};
+use shared::context::Ctx;
 use shared::domain::{BoundedText, Email, Password, Role};
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
@@ -71,7 +71,8 @@ impl std::fmt::Debug for CreateUser {
 /// Creates one user (shared by `POST /v1/users` and the bulk route): the
 /// user, the email guard, the membership, the audit entry and the
 /// set-password token are one transaction.
-pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestMeta, body: CreateUser) -> Result<User> {
+pub async fn create_one(state: &AppState, ctx: &Ctx, body: CreateUser) -> Result<User> {
+    let principal = &ctx.principal;
     principal.require("users", true)?;
     if principal.api_key_organisation().is_some() {
         return Err(ApiError::Forbidden("An organisation API key cannot add members; a person must.".into()));
@@ -102,16 +103,13 @@ pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestM
         ),
         None => None,
     };
-    let now = state.clock.now();
+    let now = ctx.now;
     let user = UserRecord::new(&email, first_name.as_str(), last_name.as_str(), hash.as_ref(), now);
     let membership = Membership::new(org_id, user.id, body.role, now);
 
     let mut ops = users::create_ops(&user)?;
     ops.push(organisations::add_member_op(&membership)?);
-    ops.push(
-        AuditEntry::new(Some(org_id), principal.actor(), "user.created", format!("user/{}", user.id), now, meta)
-            .write(),
-    );
+    ops.push(ctx.audit(Some(org_id), "user.created", format!("user/{}", user.id)).write());
     let token = if hash.is_none() {
         let issued = one_time::issue(Purpose::PasswordReset, user.id, serde_json::Value::Null, now, SET_PASSWORD_TTL)?;
         ops.push(issued.write);
@@ -160,11 +158,10 @@ pub async fn create_one(state: &AppState, principal: &Principal, meta: &RequestM
 #[tracing::instrument(skip_all)]
 pub async fn create_user(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     Json(body): Json<CreateUser>,
 ) -> Result<(StatusCode, HeaderMap, Json<User>)> {
-    let user = create_one(&state, &principal, &meta, body).await?;
+    let user = create_one(&state, &ctx, body).await?;
     Ok((StatusCode::CREATED, created_headers(user.version, &format!("/v1/users/{}", user.id)), Json(user)))
 }
 
@@ -653,17 +650,17 @@ fn profile_update(
 #[tracing::instrument(skip_all)]
 pub async fn patch_user(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
     Json(raw): Json<serde_json::Value>,
 ) -> Result<(HeaderMap, Json<User>)> {
+    let principal = &ctx.principal;
     // A concurrent change without If-Match is retried on the fresh version;
     // with If-Match it is the client's 412.
     for _ in 0..3 {
         principal.require("users", true)?;
-        let access = user_access(state.table.as_ref(), &principal, id).await?;
+        let access = user_access(state.table.as_ref(), principal, id).await?;
         if !access.is_admin() {
             access.require(Area::Profile, true)?;
         }
@@ -672,16 +669,9 @@ pub async fn patch_user(
         access.require_profile_change(&given)?;
         if_match.check(access.target.version)?;
         let change = check_patch(&state, &access, patch).await?;
-        let now = state.clock.now();
+        let now = ctx.now;
         let update = profile_update(&access.target, &change, now)?;
-        let audit = AuditEntry::new(
-            access.audit_organisation(),
-            principal.actor(),
-            "user.updated",
-            format!("user/{id}"),
-            now,
-            &meta,
-        );
+        let audit = ctx.audit(access.audit_organisation(), "user.updated", format!("user/{id}"));
         match state.table.transact_write(vec![update.op(), audit.write()]).await {
             Ok(()) => {
                 let mut user = access.target.clone();
@@ -720,12 +710,11 @@ pub async fn patch_user(
 #[tracing::instrument(skip_all)]
 pub async fn delete_user(
     State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
+    ctx: Ctx,
     if_match: IfMatch,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
-    deletion::delete(&state, &principal, &meta, &if_match, id).await?;
+    deletion::delete(&state, &ctx, &if_match, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -739,13 +728,9 @@ pub async fn delete_user(
     responses((status = 204, description = "Deleted"), Problems, WriteProblems)
 )]
 #[tracing::instrument(skip_all)]
-pub async fn delete_me(
-    State(state): State<AppState>,
-    principal: Principal,
-    meta: RequestMeta,
-    if_match: IfMatch,
-) -> Result<StatusCode> {
+pub async fn delete_me(State(state): State<AppState>, ctx: Ctx, if_match: IfMatch) -> Result<StatusCode> {
+    let principal = &ctx.principal;
     principal.require_person()?;
-    deletion::delete(&state, &principal, &meta, &if_match, principal.user_id).await?;
+    deletion::delete(&state, &ctx, &if_match, principal.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

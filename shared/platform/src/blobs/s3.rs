@@ -4,8 +4,10 @@
 //! length, so S3 refuses any other type or size.
 
 use super::{BlobMeta, Blobs, MAX_UPLOAD_BYTES, PresignedRequest, UploadSpec};
+use crate::aws::LazyClient;
 use anyhow::Context as _;
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use aws_sdk_s3::{Client, presigning::PresigningConfig};
 use chrono::{DateTime, Utc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Blobs in one S3 bucket.
 #[derive(Debug, Clone)]
 pub struct S3Blobs {
-    client: Client,
+    client: LazyClient<Client>,
     bucket: String,
 }
 
@@ -21,7 +23,14 @@ impl S3Blobs {
     /// Blobs stored in `bucket`, reached with `client` (whose credentials
     /// also sign the presigned URLs).
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+        Self { client: LazyClient::ready(client), bucket: bucket.into() }
+    }
+
+    /// Blobs stored in `bucket`, with a client built from `config`
+    /// ([`crate::aws::s3_client`]) on first use, so a cold start does not
+    /// build one.
+    pub fn on_first_use(config: &SdkConfig, bucket: impl Into<String>) -> Self {
+        Self { client: LazyClient::new(config, crate::aws::s3_client), bucket: bucket.into() }
     }
 
     /// The bucket the blobs are stored in.
@@ -61,6 +70,7 @@ impl Blobs for S3Blobs {
         // headers (X-Amz-SignedHeaders), which S3 then enforces.
         let presigned = self
             .client
+            .get()
             .put_object()
             .bucket(&self.bucket)
             .key(&spec.key)
@@ -81,6 +91,7 @@ impl Blobs for S3Blobs {
         let (config, expires_at) = Self::presigning(expires_in)?;
         let presigned = self
             .client
+            .get()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -96,7 +107,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn head(&self, key: &str) -> anyhow::Result<Option<BlobMeta>> {
-        let result = self.client.head_object().bucket(&self.bucket).key(key).send().await;
+        let result = self.client.get().head_object().bucket(&self.bucket).key(key).send().await;
         let output = match result {
             Ok(output) => output,
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
@@ -112,6 +123,7 @@ impl Blobs for S3Blobs {
     async fn delete(&self, key: &str) -> anyhow::Result<()> {
         // S3 answers 204 for absent keys too, so deleting is idempotent.
         self.client
+            .get()
             .delete_object()
             .bucket(&self.bucket)
             .key(key)

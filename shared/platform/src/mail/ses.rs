@@ -4,8 +4,10 @@
 //! they can show.
 
 use super::{Mail, Mailer};
+use crate::aws::LazyClient;
 use anyhow::Context as _;
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use aws_sdk_sesv2::{
     Client,
     types::{Body, Content, Destination, EmailContent, Message},
@@ -17,7 +19,7 @@ const CHARSET: &str = "UTF-8";
 /// Sends mail through Amazon SES (v2 API) from one verified sender.
 #[derive(Debug, Clone)]
 pub struct SesMailer {
-    client: Client,
+    client: LazyClient<Client>,
     from: String,
 }
 
@@ -25,7 +27,13 @@ impl SesMailer {
     /// Sends with `client` from `from` (an address or `Name <address>`;
     /// the address or its domain must be a verified SES identity).
     pub fn new(client: Client, from: impl Into<String>) -> Self {
-        Self { client, from: from.into() }
+        Self { client: LazyClient::ready(client), from: from.into() }
+    }
+
+    /// Sends from `from` with a client built from `config` on the first
+    /// mail, so a cold start does not build one.
+    pub fn on_first_use(config: &SdkConfig, from: impl Into<String>) -> Self {
+        Self { client: LazyClient::new(config, Client::new), from: from.into() }
     }
 }
 
@@ -42,6 +50,7 @@ impl Mailer for SesMailer {
             .build();
         let output = self
             .client
+            .get()
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(&mail.to).build())
