@@ -4,9 +4,11 @@
 # Builds the devserver, starts it on a free port over a fresh data directory
 # with a bootstrap superadmin, signs in, mints a personal access token with
 # every scope (scripts/fuzz_hooks.py keeps it alive) and runs schemathesis (pinned, in .tools/schemathesis) against
-# GET /v1/openapi.json with every check and every phase (examples, coverage,
-# fuzzing, stateful). Exits non-zero on any failure. The devserver is stopped
-# on exit.
+# GET /v1/openapi.json with every phase (examples, coverage, fuzzing,
+# stateful) and the settings of scripts/schemathesis.toml: every check (set
+# there: a `--checks` on the command line would override its per-operation
+# exemptions), the expected statuses and the exemptions. Exits non-zero on
+# any failure. The devserver is stopped on exit.
 #
 # Environment knobs (all optional):
 #   PYTHON                 interpreter used to create the venv (default python3)
@@ -171,8 +173,8 @@ note "schemathesis seed $SEED, at most $MAX_TIME s, $EXAMPLES examples per opera
 # shellcheck disable=SC2086
 SUNDIAL_FUZZ_BASE="$BASE" SUNDIAL_FUZZ_TOKEN="$TOKEN" SUNDIAL_FUZZ_TOKEN_ID="$TOKEN_ID" \
   SUNDIAL_FUZZ_USER_ID="$USER_ID" PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=fuzz_hooks \
-  timeout --signal=TERM "$((MAX_TIME + 120))" "$ST_VENV/bin/st" run "$BASE/v1/openapi.json" \
-  --checks all \
+  timeout --signal=TERM "$((MAX_TIME + 120))" "$ST_VENV/bin/st" --config-file "$ROOT/scripts/schemathesis.toml" \
+  run "$BASE/v1/openapi.json" \
   --phases examples,coverage,fuzzing,stateful \
   --seed "$SEED" \
   --max-examples "$EXAMPLES" \

@@ -62,7 +62,8 @@ pub fn adapters(
         Arc::new(Outbox::open(&data_dir.join("outbox.jsonl"), clock.clone()).context("Failed to open the outbox")?);
     // Pushes are recorded locally: there is no push provider on a laptop.
     let state = AppState::new(table, blobs.clone(), outbox.clone(), clock, &master_key)
-        .with_push(Arc::new(RecordingPush::default()));
+        .with_push(Arc::new(RecordingPush::default()))
+        .with_session_idle_days(crate::config::session_idle_days()?);
     Ok(LocalAdapters { state, blobs, outbox })
 }
 

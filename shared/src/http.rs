@@ -94,6 +94,16 @@ async fn signing_keys_ready(State(state): State<AppState>, req: Request, next: N
     }
 }
 
+/// `Cache-Control: no-store` on every response that does not say otherwise:
+/// API responses carry personal data and credentials, which no browser or
+/// proxy may keep. Responses that are meant to be cached (the API reference's
+/// assets) set their own header, which stays.
+async fn no_store_by_default(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    response.headers_mut().entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
 /// A servable router: the group's routes plus everything every function does.
 pub fn app(api: OpenApiRouter<AppState>, state: AppState) -> Router {
     let (group, doc) = api.split_for_parts();
@@ -111,6 +121,7 @@ pub fn app(api: OpenApiRouter<AppState>, state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(middleware::from_fn(no_store_by_default))
         .layer(middleware::from_fn(log_request))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -23,7 +23,7 @@ use chrono::Duration;
 use crate::crypto::sha256_hex;
 use crate::error::ApiError;
 use crate::extract::MAX_JSON_BODY;
-use crate::identity::auth::Principal;
+use crate::identity::auth::{Credential, Principal};
 use crate::keys;
 use crate::state::AppState;
 use crate::table::{Cmp, Condition, Item, Key, TableError, Update};
@@ -39,15 +39,21 @@ const MAX_STORED_BODY: usize = 256 * 1024;
 /// Response headers worth replaying.
 const REPLAYED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
 
-/// Who a key belongs to: a hash of the presented credential, so one
-/// client's key never replays another client's response.
-fn scope(headers: &HeaderMap) -> String {
-    let credential = [header::AUTHORIZATION.as_str(), "x-api-key", header::COOKIE.as_str()]
-        .iter()
-        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    if credential.is_empty() { "anonymous".into() } else { sha256_hex(credential.as_bytes())[..32].to_string() }
+/// Who a key belongs to: the authenticated principal — the user's login
+/// session (which outlives each 15-minute access token, so a retry after a
+/// refresh still replays), personal access token or API key — never the
+/// presented token's bytes. Anonymous requests share one scope; their
+/// replays need the identical body (the fingerprint), passwords included.
+fn scope(principal: Option<&Principal>) -> String {
+    let Some(principal) = principal else { return "anonymous".into() };
+    let owner = match &principal.credential {
+        Credential::ApiKey { key_id, .. } => format!("apikey:{key_id}"),
+        Credential::PersonalAccessToken(id) => format!("user:{}/pat:{id}", principal.user_id),
+        Credential::AccessToken | Credential::Cookie => {
+            format!("user:{}/session:{}", principal.user_id, principal.session_id)
+        }
+    };
+    sha256_hex(owner.as_bytes())[..32].to_string()
 }
 
 /// The longest key.
@@ -155,8 +161,10 @@ async fn handle(state: AppState, raw_key: HeaderValue, req: Request, next: Next)
         sha256_hex(&data)
     };
     let now = state.clock.now();
-    let record_key =
-        Key::new(keys::idempotency_pk(&scope(&parts.headers), &sha256_hex(key.as_bytes())), keys::IDEMPOTENCY_SK);
+    let record_key = Key::new(
+        keys::idempotency_pk(&scope(parts.extensions.get::<Principal>()), &sha256_hex(key.as_bytes())),
+        keys::IDEMPOTENCY_SK,
+    );
 
     let mut claim = Item::new();
     claim.insert("PK".into(), record_key.pk.clone().into());
@@ -179,9 +187,11 @@ async fn handle(state: AppState, raw_key: HeaderValue, req: Request, next: Next)
     let body = to_bytes(body, usize::MAX)
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a response body: {e}")))?;
-    // A response carrying a secret (see `mark_no_store`) is never written to
-    // the table; the key is released instead.
-    let storable = !parts.status.is_server_error() && body.len() <= MAX_STORED_BODY && !is_no_store(&parts.headers);
+    // Only a request that did what it asked is remembered: a refused or failed
+    // one (4xx, 5xx) releases its key, so the client may fix it and retry with
+    // the same key. A response carrying a secret (see `mark_no_store`) is
+    // never written to the table either.
+    let storable = parts.status.is_success() && body.len() <= MAX_STORED_BODY && !is_no_store(&parts.headers);
     if storable {
         let mut headers = serde_json::Map::new();
         for name in REPLAYED_HEADERS {
@@ -259,14 +269,28 @@ async fn replay(state: &AppState, key: &Key, fingerprint: &str) -> Result<Respon
 mod tests {
     use super::*;
 
+    fn principal(user: uuid::Uuid, session: &str, credential: Credential) -> Principal {
+        Principal {
+            user_id: user,
+            session_id: session.into(),
+            scopes: crate::identity::auth::Scopes::All,
+            auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            credential,
+        }
+    }
+
     #[test]
-    fn scopes_separate_credentials() {
-        let mut a = HeaderMap::new();
-        a.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer one"));
-        let mut b = HeaderMap::new();
-        b.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer two"));
-        assert_ne!(scope(&a), scope(&b));
-        assert_eq!(scope(&HeaderMap::new()), "anonymous");
+    fn scopes_are_the_principal_not_the_presented_token() {
+        let user = uuid::Uuid::now_v7();
+        let session = principal(user, "s1", Credential::AccessToken);
+        // The same session through a cookie or a later access token is one scope...
+        assert_eq!(scope(Some(&session)), scope(Some(&principal(user, "s1", Credential::Cookie))));
+        // ...another session, a personal access token or another user is not.
+        assert_ne!(scope(Some(&session)), scope(Some(&principal(user, "s2", Credential::AccessToken))));
+        let pat = principal(user, "", Credential::PersonalAccessToken("t1".into()));
+        assert_ne!(scope(Some(&session)), scope(Some(&pat)));
+        assert_ne!(scope(Some(&session)), scope(Some(&principal(uuid::Uuid::now_v7(), "s1", Credential::AccessToken))));
+        assert_eq!(scope(None), "anonymous");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! | audit entry      | `AUDIT#<orgId>`/`AUDIT#PLATFORM` | `<at>#<entryId>` | `AUDITBY#<actorId>` | `<at>#<entryId>` |
 //! | idempotency rec. | `IDEM#<scope>#<key>`  | `IDEM`             |                     |                 |
 //! | one-time token   | `ONETIME#<sha256>`    | `ONETIME`          |                     |                 |
+//! | sign-in attempts | `ATTEMPTS#<sha256 of the normalised email>` | `ATTEMPTS` |         |                 |
 //! | TOTP config      | `USER#<userId>`       | `MFA#TOTP`         |                     |                 |
 //! | backup code      | `USER#<userId>`       | `MFA#BACKUP#<sha256>` |                  |                 |
 //! | email change req.| `USER#<userId>`       | `EMAILCHANGE`      |                     |                 |
@@ -65,6 +66,8 @@
 //! - personal access tokens of a user: Query PK `USER#<id>`, SK begins_with `PAT#`.
 //! - a presented personal access token: GetItem `PATHASH#<sha256 of the token>`.
 //! - a mailed one-time token: Get `ONETIME#<sha256 of the token>` (never stored in plain).
+//! - the attempt counter of an address (sign-in, re-authentication), whether or not an
+//!   account has it: UpdateItem `ATTEMPTS#<sha256 of the normalised email>` (no address in the key).
 //! - a user's backup codes (to replace them): Query PK `USER#<id>`, SK begins_with `MFA#BACKUP#`.
 //! - units of one kind: Query PK `ORG#<id>`, SK begins_with `GROUP#` (`DEPT#`, `LOC#`, `SECGROUP#`).
 //! - members / heads / staff of a unit: Query PK `ORG#<id>`, SK begins_with `REL#<KIND>#<unitId>#<REL>#`.
@@ -174,6 +177,14 @@ pub fn one_time_pk(token_hash: &str) -> String {
 }
 /// Sort key of a one-time token.
 pub const ONE_TIME_SK: &str = "ONETIME";
+
+/// `ATTEMPTS#<sha256 hex of the normalised email>`: the attempt counter of an
+/// address, known or not (the key holds no address).
+pub fn attempts_pk(email_hash: &str) -> String {
+    format!("ATTEMPTS#{email_hash}")
+}
+/// Sort key of an attempt counter.
+pub const ATTEMPTS_SK: &str = "ATTEMPTS";
 
 /// Sort key (under `USER#<id>`) of a user's TOTP configuration.
 pub const MFA_TOTP_SK: &str = "MFA#TOTP";
@@ -511,6 +522,8 @@ mod tests {
         assert_eq!(pat_hash_pk("ab12"), "PATHASH#ab12");
         assert_eq!(one_time_pk("ab12"), "ONETIME#ab12");
         assert_eq!(ONE_TIME_SK, "ONETIME");
+        assert_eq!(attempts_pk("ab12"), "ATTEMPTS#ab12");
+        assert_eq!(ATTEMPTS_SK, "ATTEMPTS");
         assert_eq!(MFA_TOTP_SK, "MFA#TOTP");
         assert_eq!(backup_code_sk("ab12"), "MFA#BACKUP#ab12");
         assert!(backup_code_sk("ab12").starts_with(BACKUP_CODE_PREFIX));

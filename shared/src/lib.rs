@@ -46,4 +46,5 @@ pub mod state;
 pub mod store;
 
 pub use error::{ApiError, Result};
+pub use platform::body_with_rules;
 pub use state::AppState;

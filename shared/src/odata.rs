@@ -53,6 +53,55 @@ impl Fields {
     fn list(&self) -> String {
         self.allowed.join(", ")
     }
+
+    /// An ECMA 262 pattern of one allowed field path.
+    fn path_pattern(&self) -> String {
+        let segment = "[A-Za-z_][A-Za-z0-9_]*";
+        let alternatives: Vec<String> = self
+            .allowed
+            .iter()
+            .map(|a| match a.strip_suffix(".*") {
+                Some(prefix) => format!(r"{}(?:\.{segment})+", prefix.replace('.', r"\.")),
+                None => a.replace('.', r"\."),
+            })
+            .collect();
+        format!("(?:{})", alternatives.join("|"))
+    }
+
+    /// The OpenAPI schema of a `$filter` over these fields. Its pattern
+    /// states the canonical spelling, which the server always accepts:
+    /// comparisons `field op literal` separated by white space, joined by
+    /// `and`/`or`, each after up to four `not`, with one level of
+    /// parentheses. The server also takes `literal op field`, deeper
+    /// nesting (up to 32 levels) and tokens without white space between
+    /// them where that is unambiguous. Empty or blank: no filter.
+    pub fn filter_schema(&self) -> utoipa::openapi::Object {
+        let ws = crate::domain::WHITE_SPACE;
+        let literal = r"(?:'(?:[^']|'')*'|-?[0-9]{1,15}(?:\.[0-9]{1,15})?(?:[eE][+-]?[0-9]{1,2})?|true|false|null)";
+        let comparison = format!("{}{ws}+(?:eq|ne|gt|ge|lt|le){ws}+{literal}", self.path_pattern());
+        let nots = format!("(?:not{ws}+){{0,4}}");
+        let joined = |term: &str| format!("{term}(?:{ws}+(?:and|or){ws}+{term})*");
+        let flat = joined(&format!("{nots}{comparison}"));
+        let nested = joined(&format!(r"{nots}(?:{comparison}|\({ws}*{flat}{ws}*\))"));
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .max_length(Some(MAX_EXPRESSION_LEN))
+            .pattern(Some(format!("^{ws}*(?:{nested}{ws}*)?$")))
+            .build()
+    }
+
+    /// The OpenAPI schema of an `$orderBy` over these fields: exactly what
+    /// [`OrderBy::parse`] accepts (empty or blank: the natural order).
+    pub fn order_by_schema(&self) -> utoipa::openapi::Object {
+        let ws = crate::domain::WHITE_SPACE;
+        let term = format!("{ws}*{}(?:{ws}+(?:asc|desc))?{ws}*", self.path_pattern());
+        let more = MAX_ORDER_TERMS - 1;
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .max_length(Some(MAX_EXPRESSION_LEN))
+            .pattern(Some(format!("^(?:{term}(?:,{term}){{0,{more}}}|{ws}*)$")))
+            .build()
+    }
 }
 
 /// A literal in a filter.
@@ -343,7 +392,7 @@ pub struct Filter(pub Expr);
 impl Filter {
     /// Parses `input`, allowing only `fields`; a 400 on `$filter` otherwise.
     pub fn parse(input: &str, fields: &Fields) -> Result<Self, ApiError> {
-        if input.len() > MAX_EXPRESSION_LEN {
+        if input.chars().count() > MAX_EXPRESSION_LEN {
             return Err(filter_error(format!("must be at most {MAX_EXPRESSION_LEN} characters")));
         }
         let tokens = tokenize(input)?;
@@ -433,7 +482,7 @@ impl OrderBy {
     /// Parses `input`, allowing only `fields`; a 400 on `$orderBy` otherwise.
     pub fn parse(input: &str, fields: &Fields) -> Result<Self, ApiError> {
         let invalid = |m: String| ApiError::invalid("$orderBy", m);
-        if input.len() > MAX_EXPRESSION_LEN {
+        if input.chars().count() > MAX_EXPRESSION_LEN {
             return Err(invalid(format!("must be at most {MAX_EXPRESSION_LEN} characters")));
         }
         let mut terms = Vec::new();
@@ -506,7 +555,9 @@ impl ListQuery {
             ApiError::Validation(mut e) => errors.append(&mut e),
             other => errors.push(FieldError::new("query", other.to_string())),
         };
-        let filter = match filter.filter(|f| !f.trim().is_empty()).map(|f| Filter::parse(f, fields)) {
+        // Blank means absent, unless it is too long to be anything.
+        let given = |text: &&str| !text.trim().is_empty() || text.chars().count() > MAX_EXPRESSION_LEN;
+        let filter = match filter.filter(given).map(|f| Filter::parse(f, fields)) {
             Some(Ok(f)) => Some(f),
             Some(Err(e)) => {
                 collect(e);
@@ -514,7 +565,7 @@ impl ListQuery {
             }
             None => None,
         };
-        let order_by = match order_by.filter(|o| !o.trim().is_empty()).map(|o| OrderBy::parse(o, fields)) {
+        let order_by = match order_by.filter(given).map(|o| OrderBy::parse(o, fields)) {
             Some(Ok(o)) => o,
             Some(Err(e)) => {
                 collect(e);

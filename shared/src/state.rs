@@ -51,6 +51,9 @@ pub struct AppState {
     /// Push notifications to registered devices (refusing every send until a
     /// provider is configured; the devserver and tests set a recorder).
     pub push: Arc<dyn Push>,
+    /// How long a login session may go without a request before it ends
+    /// (`SUNDIAL_SESSION_IDLE_DAYS`), besides its absolute 30-day limit.
+    pub session_idle: chrono::Duration,
 }
 
 /// Reads the master secret (again).
@@ -191,7 +194,14 @@ impl AppState {
             signing,
             app_url: Arc::from("http://127.0.0.1:3000"),
             push: Arc::new(UnconfiguredPush),
+            session_idle: chrono::Duration::days(i64::from(crate::config::DEFAULT_SESSION_IDLE_DAYS)),
         }
+    }
+
+    /// Sets how long a login session may go without a request before it ends.
+    pub fn with_session_idle_days(mut self, days: u32) -> Self {
+        self.session_idle = chrono::Duration::days(i64::from(days));
+        self
     }
 
     /// Sets the push adapter.
@@ -250,6 +260,7 @@ impl AppState {
             SigningKeys::read_in_background(read),
         )
         .with_app_url(&config.app_url)
+        .with_session_idle_days(config.session_idle_days)
     }
 }
 

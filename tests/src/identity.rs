@@ -41,7 +41,7 @@ impl Tokens {
 /// What `POST /v1/auth/cookie` returned.
 #[derive(Debug, Clone)]
 pub struct CookieSession {
-    /// The `Cookie` request header value (`sundial_session=...`).
+    /// The `Cookie` request header value (`__Host-sundial_session=...`).
     pub cookie: String,
     /// The `X-CSRF-Token` value for state-changing requests.
     pub csrf_token: String,
@@ -81,8 +81,8 @@ pub async fn cookie_sign_in(app: &TestApp, email: &str, password: &str) -> Cooki
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("sundial_session="))
-        .expect("a sundial_session cookie")
+        .find(|v| v.starts_with("__Host-sundial_session="))
+        .expect("a __Host-sundial_session cookie")
         .to_string();
     let cookie = set_cookie.split(';').next().expect("cookie pair").to_string();
     let body: Value = response.json().await.expect("json");

@@ -319,7 +319,8 @@ async fn cookie_sessions_need_the_csrf_token_to_change_anything(app: TestApp) {
     let response = app.post("/v1/auth/cookie", &json!({"email": ADA, "password": PASSWORD}), None).await;
     assert_eq!(response.status(), 200);
     let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
-    for flag in ["sundial_session=", "HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+    // `__Host-`: the browser keeps it only if Secure, for this host alone, path /.
+    for flag in ["__Host-sundial_session=", "HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(set_cookie.contains(flag), "{set_cookie} lacks {flag}");
     }
     let body: Value = response.json().await.unwrap();
@@ -370,8 +371,33 @@ async fn forged_or_orphaned_access_tokens_are_rejected(app: TestApp) {
     for token in [wrong_key.unwrap(), no_session.unwrap(), alg_none, "sdl_pat_unknown".to_string()] {
         assert_eq!(status_with(&app, &token).await, 401, "{token}");
     }
-    let cookie = app.client.get(format!("{}/v1/auth/sessions", app.base)).header("cookie", "sundial_session=forged");
+    let cookie =
+        app.client.get(format!("{}/v1/auth/sessions", app.base)).header("cookie", "__Host-sundial_session=forged");
     assert_eq!(cookie.send().await.unwrap().status(), 401);
+}
+
+async fn sessions_end_after_a_week_without_a_request(app: TestApp) {
+    ada(&app).await;
+    let mut tokens = sign_in(&app, ADA, PASSWORD).await;
+    // Used every six days, a session lives on (each refresh is a request)...
+    for _ in 0..3 {
+        app.clock.advance(Duration::days(6));
+        let refreshed = refresh(&app, &tokens.refresh_token).await;
+        assert_eq!(refreshed.status(), 200);
+        let body: Value = refreshed.json().await.unwrap();
+        tokens.refresh_token = body["refreshToken"].as_str().unwrap().to_string();
+        tokens.access_token = body["accessToken"].as_str().unwrap().to_string();
+    }
+    assert_eq!(status_with(&app, &tokens.access_token).await, 200);
+    // ...left alone for seven, it has ended, for its tokens and its cookie alike.
+    let browser = cookie_sign_in(&app, ADA, PASSWORD).await;
+    app.clock.advance(Duration::days(7));
+    assert_eq!(refresh(&app, &tokens.refresh_token).await.status(), 401);
+    let cookie = app.client.get(format!("{}/v1/auth/sessions", app.base)).header("cookie", &browser.cookie);
+    assert_eq!(cookie.send().await.unwrap().status(), 401);
+    let fresh = sign_in(&app, ADA, PASSWORD).await;
+    let listed = sessions_of(&app, &fresh.access_token).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "ended sessions are not listed: {listed}");
 }
 
 async fn sessions_end_thirty_days_after_sign_in(app: TestApp) {
@@ -403,4 +429,5 @@ on_both_tables!(
     cookie_sessions_need_the_csrf_token_to_change_anything,
     forged_or_orphaned_access_tokens_are_rejected,
     sessions_end_thirty_days_after_sign_in,
+    sessions_end_after_a_week_without_a_request,
 );

@@ -6,6 +6,9 @@
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
+use shared::calendar::events;
+use shared::calendar::events::MAX_SERIES_PER_OWNER;
+use shared::calendar::events::{EventChange, EventDetails, EventPut, EventRecord, EventStatus, OccurrenceState};
 use shared::domain::{Email, Role};
 use shared::organisations;
 use shared::organisations::Membership;
@@ -551,6 +554,105 @@ async fn long_windows_page_through_every_instance_in_order(app: TestApp) {
     assert_eq!(seen, sorted);
 }
 
+async fn a_calendar_holds_at_most_500_recurring_series(app: TestApp) {
+    let (_, owner, token) = signed_up_owner(&app).await;
+    // All but one of the series the cap allows, written straight to the
+    // table (500 requests would make the test slow; so does every request
+    // that counts them, on moto).
+    let now = app.clock.now_utc();
+    let puts: Vec<EventPut> = (1..MAX_SERIES_PER_OWNER)
+        .map(|i| {
+            let start = now + chrono::Duration::minutes(i as i64);
+            let record = EventRecord {
+                id: Uuid::now_v7(),
+                owner_id: owner,
+                organisation_id: None,
+                details: EventDetails { title: format!("Series {i}"), ..Default::default() },
+                start,
+                end: start + chrono::Duration::minutes(30),
+                time_zone: "Europe/Stockholm".into(),
+                all_day: false,
+                recurrence: vec!["RRULE:FREQ=WEEKLY".into()],
+                status: EventStatus::Confirmed,
+                state: OccurrenceState::default(),
+                epoch: 0,
+                ends_before: None,
+                created_by: owner,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            EventPut { record, previous: None }
+        })
+        .collect();
+    for chunk in puts.chunks(40) {
+        let ops = events::transaction(&EventChange { puts: chunk.to_vec(), ..Default::default() }).unwrap();
+        app.state.table.transact_write(ops).await.unwrap();
+    }
+    let weekly = daily("2026-04-01T08:00:00+02:00", "Europe/Stockholm", "RRULE:FREQ=WEEKLY");
+    let last = create(&app, &token, weekly.clone()).await;
+    let refused = app.post("/v1/events", &weekly, Some(&token)).await;
+    assert_eq!(refused.status(), 409);
+    let detail = problem(refused).await["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains(&format!("at most {MAX_SERIES_PER_OWNER} recurring series")), "{detail}");
+
+    // One-off events are not series; making one recurring is adding a series.
+    let one_off =
+        create(&app, &token, json!({"title": "Call", "start": "2026-04-02T10:00:00Z", "end": "2026-04-02T10:15:00Z"}))
+            .await;
+    let path = format!("/v1/events/{}", one_off["id"].as_str().unwrap());
+    let change = json!({"timeZone": "Europe/Stockholm", "recurrence": ["RRULE:FREQ=DAILY"]});
+    let turned = send(&app, Method::PATCH, &path, &token, Some(change.clone()), None).await;
+    assert_eq!(turned.status(), 409);
+    // Changing a series is not adding one.
+    let renamed = send(
+        &app,
+        Method::PATCH,
+        &format!("/v1/events/{}", last["id"].as_str().unwrap()),
+        &token,
+        Some(json!({"title": "Renamed"})),
+        None,
+    )
+    .await;
+    assert_eq!(renamed.status(), 200);
+
+    // Deleting a series makes room for one.
+    let deleted =
+        send(&app, Method::DELETE, &format!("/v1/events/{}", last["id"].as_str().unwrap()), &token, None, None).await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(send(&app, Method::PATCH, &path, &token, Some(change), None).await.status(), 200);
+}
+
+async fn a_daily_series_from_1975_lists_a_week_of_2030_like_one_from_2029(app: TestApp) {
+    let (_, _, token) = signed_up_owner(&app).await;
+    let old = create(&app, &token, daily("1975-01-06T08:00:00+01:00", "Europe/Amsterdam", "RRULE:FREQ=DAILY")).await;
+    let new = create(&app, &token, daily("2029-12-03T08:00:00+01:00", "Europe/Amsterdam", "RRULE:FREQ=DAILY")).await;
+    // The week summer time begins (2030-03-31): 08:00 local is 07:00Z, then 06:00Z.
+    let items = list(&app, &token, "from=2030-03-28T00:00:00Z&to=2030-04-04T00:00:00Z").await;
+    let expected = [
+        "2030-03-28T07:00:00Z",
+        "2030-03-29T07:00:00Z",
+        "2030-03-30T07:00:00Z",
+        "2030-03-31T06:00:00Z",
+        "2030-04-01T06:00:00Z",
+        "2030-04-02T06:00:00Z",
+        "2030-04-03T06:00:00Z",
+    ];
+    for series in [&old, &new] {
+        let id = series["id"].as_str().unwrap();
+        let own: Vec<Value> = items.iter().filter(|e| e["recurringEventId"] == id).cloned().collect();
+        assert_eq!(field(&own, "start"), expected, "{}", series["start"]);
+        assert_eq!(own[3]["id"], format!("{id}_20300331T060000Z"));
+        assert_eq!(own[3]["end"], "2030-03-31T06:30:00Z");
+    }
+    assert_eq!(items.len(), 14);
+    // The old series' instance is found by its id, and a time it does not have is not.
+    let old_id = old["id"].as_str().unwrap();
+    let read = json_of(app.get(&format!("/v1/events/{old_id}_20300331T060000Z"), Some(&token)).await, 200).await;
+    assert_eq!(read["start"], "2030-03-31T06:00:00Z");
+    assert_eq!(app.get(&format!("/v1/events/{old_id}_20300331T070000Z"), Some(&token)).await.status(), 404);
+}
+
 on_both_tables!(
     a_one_off_event_is_created_read_listed_and_audited,
     a_daily_series_stays_at_eight_local_through_the_stockholm_dst_weeks,
@@ -566,4 +668,6 @@ on_both_tables!(
     other_tenants_get_404_and_planners_and_admins_get_their_permissions,
     attendees_see_the_events_they_attend_and_cannot_change_them,
     long_windows_page_through_every_instance_in_order,
+    a_calendar_holds_at_most_500_recurring_series,
+    a_daily_series_from_1975_lists_a_week_of_2030_like_one_from_2029,
 );

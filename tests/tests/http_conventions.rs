@@ -146,3 +146,33 @@ async fn dev_routes_answer_only_a_caller_naming_this_machine() {
         .unwrap();
     assert_eq!(run.status(), 404, "no reminder run for a remote page");
 }
+
+#[tokio::test]
+async fn responses_with_personal_data_are_never_stored_by_caches() {
+    let app = spawn_app().await;
+    let signed_up = app.sign_up("Cache Care", "cache@example.com").await;
+    let owner = signed_up["user"]["id"].as_str().expect("owner id").parse().expect("uuid");
+    let token = app.token_for(owner).await;
+
+    // Personal data, a created resource (replayable by Idempotency-Key) and a
+    // problem document: none may be kept by a browser or a proxy.
+    let me = app.get("/v1/users/me", Some(&token)).await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.headers()["cache-control"], "no-store");
+
+    let created = app
+        .client
+        .post(format!("{}/v1/auth/tokens", app.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "cache-test-1")
+        .json(&serde_json::json!({"name": "cli", "scopes": ["users:read"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["cache-control"], "no-store");
+
+    let unauthenticated = app.get("/v1/users/me", None).await;
+    assert_eq!(unauthenticated.status(), 401);
+    assert_eq!(unauthenticated.headers()["cache-control"], "no-store");
+}

@@ -47,6 +47,7 @@ async fn a_function_built_from_its_configuration_signs_up_signs_in_and_mails_thr
         mail_from: sender,
         signing_key_secret_arn: secret.arn().unwrap().to_string(),
         app_url: "https://app.sundial.test".into(),
+        session_idle_days: shared::config::DEFAULT_SESSION_IDLE_DAYS,
     };
 
     let state = AppState::from_lambda_config(&config, &sdk).await.expect("cold start");
@@ -102,6 +103,7 @@ async fn a_missing_or_short_signing_secret_is_refused() {
         mail_from: "noreply@sundial.test".into(),
         signing_key_secret_arn: short.arn().unwrap().to_string(),
         app_url: "https://app.sundial.test".into(),
+        session_idle_days: shared::config::DEFAULT_SESSION_IDLE_DAYS,
     };
     let refused = |state: AppState| async move {
         let err = state.signing.wait().await.expect_err("refused");

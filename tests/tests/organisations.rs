@@ -94,6 +94,59 @@ async fn an_idempotent_retry_returns_the_first_response(app: TestApp) {
     assert_eq!(organisation_count(&app).await, 1);
 }
 
+async fn idempotency_keys_belong_to_the_signed_in_principal_and_remember_only_successes(app: TestApp) {
+    use sundial_tests::identity::{PASSWORD, sign_in, signed_up_owner_as};
+    let (_, owner, _) = signed_up_owner_as(&app, "Keys Care", "keys@example.com").await;
+    let (_, other, other_token) = signed_up_owner_as(&app, "Other Care", "other@example.com").await;
+    let session = sign_in(&app, "keys@example.com", PASSWORD).await;
+    let send = |user: Uuid, token: String, body: serde_json::Value| {
+        app.client
+            .post(format!("{}/v1/users/{user}/contacts", app.base))
+            .bearer_auth(token)
+            .header("Idempotency-Key", "contact-1")
+            .json(&body)
+            .send()
+    };
+    let app = &app;
+    let contact_count = |user: Uuid| async move {
+        let list = app.get(&format!("/v1/users/{user}/contacts"), Some(&app.token_for(user).await)).await;
+        let body: serde_json::Value = list.json().await.unwrap();
+        body["items"].as_array().unwrap().len()
+    };
+
+    // A refused request is not remembered: fixed, the retry with the same key runs.
+    let refused = send(owner, session.access_token.clone(), json!({"name": ""})).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let created = send(owner, session.access_token.clone(), json!({"name": "Grace"})).await.unwrap();
+    assert_eq!(created.status(), 201);
+    assert!(created.headers().get("idempotent-replayed").is_none());
+    let first: serde_json::Value = created.json().await.unwrap();
+
+    // The same login session with a new access token (after a refresh) replays.
+    let refreshed = app.post("/v1/auth/refresh", &json!({"refreshToken": session.refresh_token}), None).await;
+    assert_eq!(refreshed.status(), 200);
+    let renewed = refreshed.json::<serde_json::Value>().await.unwrap()["accessToken"].as_str().unwrap().to_string();
+    let retry = send(owner, renewed, json!({"name": "Grace"})).await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.json::<serde_json::Value>().await.unwrap(), first);
+    assert_eq!(contact_count(owner).await, 1);
+
+    // Another principal's identical key and body is a request of its own.
+    let theirs = send(other, other_token, json!({"name": "Grace"})).await.unwrap();
+    assert_eq!(theirs.status(), 201);
+    assert!(theirs.headers().get("idempotent-replayed").is_none());
+    assert_ne!(theirs.json::<serde_json::Value>().await.unwrap()["id"], first["id"]);
+    assert_eq!(contact_count(other).await, 1);
+
+    // The same user in another login session is another principal too.
+    let elsewhere = sign_in(app, "keys@example.com", PASSWORD).await;
+    let again = send(owner, elsewhere.access_token, json!({"name": "Grace"})).await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert!(again.headers().get("idempotent-replayed").is_none());
+    assert_eq!(contact_count(owner).await, 2);
+}
+
 async fn organisations_are_invisible_to_other_tenants(app: TestApp) {
     let a = app.sign_up("A", "a@example.com").await;
     let b = app.sign_up("B", "b@example.com").await;
@@ -158,6 +211,7 @@ on_both_tables!(
     invalid_sign_up_lists_every_bad_field_and_stores_nothing,
     a_taken_email_is_a_conflict_whatever_its_case,
     an_idempotent_retry_returns_the_first_response,
+    idempotency_keys_belong_to_the_signed_in_principal_and_remember_only_successes,
     organisations_are_invisible_to_other_tenants,
     reading_needs_a_valid_unexpired_token,
 );

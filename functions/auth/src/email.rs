@@ -18,7 +18,6 @@ use shared::domain::Email;
 use shared::error::Problem;
 use shared::extract::Json;
 use shared::identity::auth::Principal;
-use shared::identity::auth::require_recent_login;
 use shared::identity::email_changes;
 use shared::identity::email_changes::PendingEmailChangeRecord;
 use shared::identity::one_time;
@@ -30,7 +29,9 @@ use shared::people::users::UserChange;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-use crate::password::{changed_meanwhile, current_user, recipient, send_quietly};
+use crate::password::{
+    Proof, changed_meanwhile, current_password, current_user, reauthenticate, recipient, send_quietly,
+};
 use shared::kit::BodyProblems;
 use shared::kit::commit_with;
 
@@ -176,6 +177,7 @@ pub async fn resend_verification(State(state): State<AppState>, ctx: Ctx) -> Res
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Unauthenticated, or `mfa_required`"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "The password is wrong"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The address is taken"),
+        (status = 423, body = Problem, content_type = "application/problem+json", description = "Too many wrong passwords or codes, here or at sign-in: locked (`lockedUntil`), also for the right one until then"),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
@@ -188,9 +190,7 @@ pub async fn request_email_change(
     principal.require("auth", true)?;
     let mut v = Validator::new();
     let new_email = v.field("newEmail", Email::parse(&body.new_email));
-    if body.password.is_empty() {
-        v.error("password", "must not be empty");
-    }
+    v.field("password", shared::domain::Password::check_current(&body.password));
     let user = current_user(&state, principal).await?;
     if new_email.as_ref().is_some_and(|e| e.as_str() == user.email) {
         v.error("newEmail", "is already the account's address");
@@ -199,15 +199,22 @@ pub async fn request_email_change(
     let Some(new_email) = new_email else { return Err(ApiError::invalid("newEmail", "is required")) };
 
     let now = ctx.now;
-    require_recent_login(principal, &user, Some(&body.password), now).await?;
-    shared::identity::mfa::check_second_factor(state.table.as_ref(), &user, body.mfa_code.as_deref(), now)
-        .await
-        .map_err(|e| match e {
-            // The caller is signed in: a wrong code is a bad field, not a lost session.
-            ApiError::Unauthenticated => ApiError::invalid("mfaCode", "is wrong, expired or already used"),
-            other => other,
-        })?;
     let table = state.table.as_ref();
+    // Password and second factor are one attempt on the address's counter.
+    let check = async {
+        if let wrong @ Proof::Wrong(_) = current_password(principal, &user, &body.password, now).await? {
+            return Ok(wrong);
+        }
+        match shared::identity::mfa::check_second_factor(table, &user, body.mfa_code.as_deref(), now).await {
+            Ok(()) => Ok(Proof::Proved(())),
+            // The caller is signed in: a wrong code is a bad field, not a lost session.
+            Err(ApiError::Unauthenticated) => {
+                Ok(Proof::Wrong(ApiError::invalid("mfaCode", "is wrong, expired or already used")))
+            }
+            Err(other) => Err(other),
+        }
+    };
+    reauthenticate(&state, &ctx, &user, check).await?;
     if users::find_by_email(table, &new_email).await?.is_some() {
         return Err(ApiError::Conflict("An account with this email already exists.".into()));
     }

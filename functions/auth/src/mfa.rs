@@ -24,7 +24,7 @@ use shared::mail::templates::{self, SecurityEvent};
 use shared::people::users::UserChange;
 use shared::{ApiError, AppState, Result};
 
-use crate::password::{changed_meanwhile, current_user, recipient, send_quietly};
+use crate::password::{Proof, changed_meanwhile, current_user, reauthenticate, recipient, send_quietly};
 use shared::kit::BodyProblems;
 use shared::kit::commit_with;
 
@@ -190,6 +190,7 @@ pub async fn enable_totp(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "No sign-in within the last hour"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "MFA is off"),
+        (status = 423, body = Problem, content_type = "application/problem+json", description = "Too many wrong passwords or codes, here or at sign-in: locked (`lockedUntil`), also for the right one until then"),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
@@ -209,7 +210,14 @@ pub async fn disable_totp(
         Some(record) if user.mfa_enabled && record.enabled => record,
         _ => return Err(ApiError::Conflict("MFA is not on.".into())),
     };
-    let factor = mfa::verify(table, &record, code, now).await?.ok_or_else(wrong_code)?;
+    // A code is an attempt on the address's counter, as at sign-in.
+    let check = async {
+        Ok(match mfa::verify(table, &record, code, now).await? {
+            Some(factor) => Proof::Proved(factor),
+            None => Proof::Wrong(wrong_code()),
+        })
+    };
+    let factor = reauthenticate(&state, &ctx, &user, check).await?;
 
     let mut ops = mfa::disable_ops(table, user.id, &factor).await?;
     ops.push(UserChange::of(&user, now).mfa_enabled(false).op());

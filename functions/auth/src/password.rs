@@ -16,6 +16,7 @@ use shared::context::{AnonymousCtx, Ctx};
 use shared::domain::{Email, Password};
 use shared::error::Problem;
 use shared::extract::Json;
+use shared::identity::attempts;
 use shared::identity::auth::Principal;
 use shared::identity::auth::require_recent_login;
 use shared::identity::one_time;
@@ -60,6 +61,72 @@ pub(crate) fn changed_meanwhile() -> ApiError {
     ApiError::Conflict("The account changed at the same time; retry.".into())
 }
 
+/// What a re-authentication check found.
+pub(crate) enum Proof<T> {
+    /// The secret was right.
+    Proved(T),
+    /// The secret was wrong: answer this (unless the failure locks the address).
+    Wrong(ApiError),
+}
+
+/// Runs `check`, a re-authentication of the signed-in `user` (the current
+/// password, an MFA code), as one attempt on the counter of the account's
+/// address, the one sign-in uses: refused with 423 while the address is
+/// locked; a wrong secret counts (the failure that locks answers 423); a
+/// right one clears the count as a sign-in does, unless a failure locked
+/// the address meanwhile (423). Any other outcome gives the attempt back.
+pub(crate) async fn reauthenticate<T>(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &UserRecord,
+    check: impl Future<Output = Result<Proof<T>>>,
+) -> Result<T> {
+    let table = state.table.as_ref();
+    let claim = attempts::claim(table, &user.email, ctx.now).await?;
+    match check.await {
+        Ok(Proof::Proved(value)) => {
+            attempts::commit_success(table, &claim, Vec::new(), ctx.now, |_| changed_meanwhile()).await?;
+            Ok(value)
+        }
+        Ok(Proof::Wrong(err)) => match attempts::failed(table, &claim, ctx.now).await? {
+            None => Err(err),
+            Some(until) => {
+                let entry = ctx.audit(None, "user.locked_out", format!("user/{}", user.id));
+                state.table.transact_write(vec![entry.write()]).await?;
+                tracing::info!(user_id = %user.id, "account locked after repeated failed re-authentications");
+                Err(ApiError::AccountLocked { until: Some(until) })
+            }
+        },
+        Err(err) => {
+            log_unsettled(attempts::release(table, &claim).await);
+            Err(err)
+        }
+    }
+}
+
+/// Checks the current password a change asks for (a recent sign-in stands
+/// in for it when the account has none): for [`reauthenticate`].
+pub(crate) async fn current_password(
+    principal: &Principal,
+    user: &UserRecord,
+    password: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Proof<()>> {
+    match require_recent_login(principal, user, Some(password), now).await {
+        Ok(()) => Ok(Proof::Proved(())),
+        Err(err @ ApiError::Forbidden(_)) if user.password_hash.is_some() => Ok(Proof::Wrong(err)),
+        Err(err) => Err(err),
+    }
+}
+
+/// Giving an attempt back only keeps the count exact: a failure to write it
+/// leaves the attempt counted (the safe side) and must not fail the request.
+pub(crate) fn log_unsettled(result: anyhow::Result<()>) {
+    if let Err(err) = result {
+        tracing::error!(error = format!("{err:#}"), "settling an attempt failed");
+    }
+}
+
 async fn hash_password(password: Password) -> Result<shared::domain::PasswordHash> {
     // Argon2 is CPU-heavy: keep it off the async workers.
     Ok(tokio::task::spawn_blocking(move || password.hash()).await.map_err(|e| ApiError::Internal(e.into()))??)
@@ -99,6 +166,7 @@ impl std::fmt::Debug for ChangePasswordRequest {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "The current password is wrong"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The account changed at the same time"),
+        (status = 423, body = Problem, content_type = "application/problem+json", description = "Too many wrong passwords or codes, here or at sign-in: locked (`lockedUntil`), also for the right one until then"),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %ctx.principal.user_id))]
@@ -110,17 +178,15 @@ pub async fn change_password(
     let principal = &ctx.principal;
     principal.require("auth", true)?;
     let mut v = Validator::new();
-    if body.current_password.is_empty() {
-        v.error("currentPassword", "must not be empty");
-    }
+    let current = v.field("currentPassword", Password::check_current(&body.current_password));
     let new_password = v.field("newPassword", Password::parse(&body.new_password));
-    let Some(new_password) = new_password.filter(|_| !body.current_password.is_empty()) else {
+    let Some(new_password) = new_password.filter(|_| current.is_some()) else {
         return Err(v.into_error());
     };
 
     let user = current_user(&state, principal).await?;
     let now = ctx.now;
-    require_recent_login(principal, &user, Some(&body.current_password), now).await?;
+    reauthenticate(&state, &ctx, &user, current_password(principal, &user, &body.current_password, now)).await?;
     let hash = hash_password(new_password).await?;
 
     let update = UserChange::of(&user, now).password(&hash, now);
@@ -266,9 +332,10 @@ pub async fn complete_password_reset(
     let user = users::get(table, valid.token.user_id).await?.filter(|u| !u.deleting).ok_or(ApiError::NotFound)?;
     let hash = hash_password(new_password).await?;
 
-    let update = UserChange::of(&user, now).password(&hash, now).clear_failures();
+    let update = UserChange::of(&user, now).password(&hash, now);
     let entry = ctx.audit(None, format!("user:{}", user.id), "user.password_reset", format!("user/{}", user.id));
-    let ops = vec![valid.consume, update.op(), entry.write()];
+    // The address's failed attempts go with the old password.
+    let ops = vec![valid.consume, update.op(), entry.write(), attempts::clear_op(&user.email, now)];
     // Operation 0 is the token: spent by a concurrent request.
     commit_with(
         state.table.as_ref(),

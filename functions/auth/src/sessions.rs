@@ -1,13 +1,15 @@
 //! Routes for sign-in (token, cookie), refresh, logout and the session list.
 //!
 //! Sign-in answers an unknown email and a wrong password identically (same
-//! status, body and roughly the same time: a dummy Argon2 verification runs
-//! for unknown emails). Five consecutive failures lock the account for 15
-//! minutes. Refresh tokens rotate on every use; presenting one that already
-//! rotated revokes the whole session, except within a short grace period
-//! in which a retry (a lost response, two tabs) gets the same successor.
-
-use std::sync::OnceLock;
+//! status, body and roughly the same time: the same reads, and a dummy
+//! Argon2 verification for unknown emails). Every sign-in is first claimed
+//! as an attempt on its address's counter (`shared::identity::attempts`),
+//! known or not: five failures lock the address for 15 minutes, during
+//! which nothing is checked and the right password is refused too,
+//! whatever the concurrency. Refresh tokens rotate on every use; presenting
+//! one that already rotated revokes the whole session, except within a
+//! short grace period in which a retry (a lost response, two tabs) gets the
+//! same successor.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -22,6 +24,7 @@ use shared::domain::{Email, Password, PasswordHash};
 use shared::error::Problem;
 use shared::extract::{Json, PathId, Query};
 use shared::idempotency::no_store;
+use shared::identity::attempts;
 use shared::identity::auth;
 use shared::identity::auth::ACCESS_TOKEN_TTL;
 use shared::identity::auth::Credential;
@@ -39,10 +42,8 @@ use shared::people::users::UserRecord;
 use shared::validation::Validator;
 use shared::{ApiError, AppState, Result};
 
-/// Consecutive failed sign-ins that lock an account.
-pub const MAX_FAILED_SIGN_INS: u32 = 5;
-/// How long such a lock lasts.
-pub const LOCKOUT: Duration = Duration::minutes(15);
+use crate::password::log_unsettled;
+
 /// How long after a refresh token's first use a retry gets the same successor.
 pub const REFRESH_GRACE: Duration = Duration::seconds(10);
 /// How many rotations back an old refresh token is still recognised (and
@@ -59,8 +60,9 @@ pub struct SignInRequest {
     /// Password.
     #[schema(schema_with = shared::domain::Password::current_schema)]
     pub password: String,
-    /// TOTP or backup code, when MFA is on.
+    /// TOTP or backup code, when MFA is on (at most 64 characters).
     #[serde(default)]
+    #[schema(schema_with = shared::domain::mfa_code_schema)]
     pub mfa_code: Option<String>,
 }
 
@@ -142,23 +144,15 @@ pub struct Session {
     pub current: bool,
 }
 
-/// A hash of a password nobody has, verified when the email is unknown so
-/// that such requests take as long as real ones.
+/// A hash no password has (random salt and output) with the parameters of
+/// every stored hash (a test checks), verified when the email is unknown so
+/// that such requests take as long as real ones, the first one after a cold
+/// start too (no hash to compute first).
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$4NE/J3FwejFumHEXb9jiDg$aeS8XmLFEup5Sk+RXYONslZ6vlapUTiw9P+rfh3ygUc";
+
 async fn dummy_verify(candidate: String) -> Result<()> {
-    static DUMMY: OnceLock<PasswordHash> = OnceLock::new();
-    tokio::task::spawn_blocking(move || {
-        let hash = match DUMMY.get() {
-            Some(hash) => hash.clone(),
-            None => {
-                let hash = Password::parse(&random_token(24)).map_err(anyhow::Error::msg)?.hash()?;
-                DUMMY.get_or_init(|| hash).clone()
-            }
-        };
-        let _ = hash.verify(&candidate);
-        Ok::<_, anyhow::Error>(())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))??;
+    verify_password(DUMMY_HASH, candidate).await?;
     Ok(())
 }
 
@@ -167,40 +161,64 @@ async fn verify_password(hash: &str, candidate: String) -> Result<bool> {
     tokio::task::spawn_blocking(move || hash.verify(&candidate)).await.map_err(|e| ApiError::Internal(e.into()))
 }
 
-/// Records a failed sign-in of `user` (locking it on the fifth) and returns
-/// the error to answer: 401, or 423 when this failure locked the account.
-async fn record_failure(state: &AppState, user: &UserRecord, ctx: &PublicCtx) -> Result<ApiError> {
-    let now = ctx.now;
-    let mut failed = user.failed_logins;
-    // The counter is guarded by its own value; a concurrent failure makes us re-read.
-    for _ in 0..5 {
-        let locks = failed + 1 >= MAX_FAILED_SIGN_INS;
-        let until = now + LOCKOUT;
-        let action = if locks { "user.locked_out" } else { "auth.sign_in_failed" };
-        let ops = vec![
-            users::failed_sign_in_op(user.id, failed, locks.then_some(until)),
-            ctx.audit(None, "anonymous", action, format!("user/{}", user.id)).write(),
-        ];
-        match state.table.transact_write(ops).await {
-            Ok(()) => {
-                if locks {
-                    tracing::info!(user_id = %user.id, "account locked after repeated failed sign-ins");
-                    return Ok(ApiError::AccountLocked { until: Some(until) });
-                }
-                return Ok(ApiError::Unauthenticated);
-            }
-            Err(err) if err.is_race() => match users::get(state.table.as_ref(), user.id).await? {
-                Some(current) => failed = current.failed_logins,
-                None => return Ok(ApiError::Unauthenticated),
-            },
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Ok(ApiError::Unauthenticated)
+/// What checking the credentials of a sign-in found.
+enum Verdict {
+    /// Password (and second factor) right.
+    Proved(Box<UserRecord>),
+    /// Wrong or unknown credentials; the audit target.
+    Wrong(String),
+    /// The right password, but no sign-in (`mfa_required`, an
+    /// administrator's lock): neither a failure nor a success.
+    Stopped(ApiError),
 }
 
-/// Checks the credentials: the user on success, else the error to answer.
-async fn authenticate(state: &AppState, body: &SignInRequest, ctx: &PublicCtx) -> Result<UserRecord> {
+/// The account with this address, if any. An unknown address costs the
+/// same reads as a known one (the guard, then a user item).
+async fn find_user(state: &AppState, email: &Email) -> Result<Option<UserRecord>> {
+    let table = state.table.as_ref();
+    let user = users::find_by_email(table, email).await?;
+    if user.is_none() {
+        users::get(table, Uuid::nil()).await?;
+    }
+    Ok(user.filter(|u| !u.deleting))
+}
+
+/// Checks the credentials (the attempt is already claimed).
+async fn check_credentials(
+    state: &AppState,
+    body: &SignInRequest,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<Verdict> {
+    let user = find_user(state, email).await?;
+    let (Some(user), Some(hash)) = (user.as_ref(), user.as_ref().and_then(|u| u.password_hash.as_deref())) else {
+        // Unknown email (or no password set): the same work, the same answer.
+        dummy_verify(body.password.clone()).await?;
+        return Ok(Verdict::Wrong(user.map_or_else(|| "user/unknown".to_string(), |u| format!("user/{}", u.id))));
+    };
+    if !verify_password(hash, body.password.clone()).await? {
+        return Ok(Verdict::Wrong(format!("user/{}", user.id)));
+    }
+    // Only someone who knows the password learns that an administrator locked the account.
+    if user.locked || user.deactivated {
+        return Ok(Verdict::Stopped(ApiError::AccountLocked { until: None }));
+    }
+    match shared::identity::mfa::check_second_factor(state.table.as_ref(), user, body.mfa_code.as_deref(), now).await {
+        Ok(()) => Ok(Verdict::Proved(Box::new(user.clone()))),
+        // A wrong second factor counts like a wrong password, so codes cannot be brute-forced.
+        Err(ApiError::Unauthenticated) => Ok(Verdict::Wrong(format!("user/{}", user.id))),
+        Err(err) => Ok(Verdict::Stopped(err)),
+    }
+}
+
+/// Checks the credentials as one attempt on the address's counter: the
+/// user and the claimed attempt (to settle once the session exists), else
+/// the error to answer.
+async fn authenticate(
+    state: &AppState,
+    body: &SignInRequest,
+    ctx: &PublicCtx,
+) -> Result<(UserRecord, attempts::Claim)> {
     let mut v = Validator::new();
     let email = v.field("email", Email::parse(&body.email));
     if body.password.is_empty() {
@@ -208,46 +226,58 @@ async fn authenticate(state: &AppState, body: &SignInRequest, ctx: &PublicCtx) -
     } else if body.password.chars().count() > Password::MAX_LEN {
         v.error("password", format!("must be at most {} characters", Password::MAX_LEN));
     }
-    if body.mfa_code.as_ref().is_some_and(|c| c.chars().count() > 64) {
+    if body.mfa_code.as_ref().is_some_and(|c| c.chars().count() > shared::domain::MAX_MFA_CODE) {
         v.error("mfaCode", "must be at most 64 characters");
     }
     let Some(email) = email else { return Err(v.into_error()) };
     v.finish()?;
 
-    let user = users::find_by_email(state.table.as_ref(), &email).await?.filter(|u| !u.deleting);
-    let (Some(user), Some(hash)) = (user.as_ref(), user.as_ref().and_then(|u| u.password_hash.clone())) else {
-        // Unknown email (or no password set): same work (a hash and a write,
-        // as a failure count would be), same answer.
-        dummy_verify(body.password.clone()).await?;
-        let target = user.map_or_else(|| "user/unknown".to_string(), |u| format!("user/{}", u.id));
-        let entry = ctx.audit(None, "anonymous", "auth.sign_in_failed", target).write();
-        state.table.transact_write(vec![entry]).await?;
-        return Err(ApiError::Unauthenticated);
-    };
-    let now = ctx.now;
-    if let Some(until) = user.lockout_until.filter(|until| *until > now) {
-        return Err(ApiError::AccountLocked { until: Some(until) });
+    // Claimed before anything is read or checked, for an unknown address as
+    // for a known one: 423 while five attempts are outstanding, so however
+    // many requests race, at most five passwords are checked.
+    let table = state.table.as_ref();
+    let claim = attempts::claim(table, email.as_str(), ctx.now).await?;
+    match check_credentials(state, body, &email, ctx.now).await {
+        Ok(Verdict::Proved(user)) => Ok((*user, claim)),
+        Ok(Verdict::Wrong(target)) => {
+            // The failure that filled the last slot locks the address.
+            let lock = attempts::failed(table, &claim, ctx.now).await?;
+            let action = if lock.is_some() { "user.locked_out" } else { "auth.sign_in_failed" };
+            table.transact_write(vec![ctx.audit(None, "anonymous", action, target).write()]).await?;
+            Err(match lock {
+                Some(until) => {
+                    tracing::info!("address locked after repeated failed sign-ins");
+                    ApiError::AccountLocked { until: Some(until) }
+                }
+                None => ApiError::Unauthenticated,
+            })
+        }
+        Ok(Verdict::Stopped(err)) | Err(err) => {
+            log_unsettled(attempts::release(table, &claim).await);
+            Err(err)
+        }
     }
-    if !verify_password(&hash, body.password.clone()).await? {
-        return Err(record_failure(state, user, ctx).await?);
-    }
-    // Only someone who knows the password learns that an administrator locked the account.
-    if user.locked || user.deactivated {
-        return Err(ApiError::AccountLocked { until: None });
-    }
-    match shared::identity::mfa::check_second_factor(state.table.as_ref(), user, body.mfa_code.as_deref(), now).await {
-        // A wrong second factor counts like a wrong password, so codes cannot be brute-forced.
-        Err(ApiError::Unauthenticated) => return Err(record_failure(state, user, ctx).await?),
-        other => other?,
-    }
-    Ok(user.clone())
 }
 
-/// Stores a new session for `user` (resetting the failure counter) and
+/// Signs in: the credentials as one claimed attempt, then a new session of
+/// `kind`.
+async fn sign_in(
+    state: &AppState,
+    body: &SignInRequest,
+    kind: SessionKind,
+    ctx: &PublicCtx,
+) -> Result<(UserRecord, SessionRecord, String, Option<String>)> {
+    let (user, claim) = authenticate(state, body, ctx).await?;
+    let (session, secret, csrf) = start_session(state, &user, &claim, kind, ctx).await?;
+    Ok((user, session, secret, csrf))
+}
+
+/// Stores a new session for `user`, the success of its attempt `claim`, and
 /// returns it with its secret and, for a cookie session, its CSRF token.
 async fn start_session(
     state: &AppState,
     user: &UserRecord,
+    claim: &attempts::Claim,
     kind: SessionKind,
     ctx: &PublicCtx,
 ) -> Result<(SessionRecord, String, Option<String>)> {
@@ -262,7 +292,10 @@ async fn start_session(
 
     // The password just verified must still be the password, and the account
     // still open: a concurrent password change or lock (which revoke every
-    // session) cannot be outrun by this one.
+    // session) cannot be outrun by this one. Nor can a failure that locked
+    // the address while this attempt was checked: the session is committed
+    // with the attempt's success (a sign-in that loses either race stays a
+    // counted attempt).
     let user_op = users::signed_in_op(user);
     let actor = format!("user:{}", user.id);
     let ops = vec![
@@ -270,11 +303,7 @@ async fn start_session(
         user_op,
         ctx.audit(None, actor, "session.created", format!("session/{}", session.id)).write(),
     ];
-    match state.table.transact_write(ops).await {
-        Ok(()) => {}
-        Err(err) if err.is_race() => return Err(ApiError::Unauthenticated),
-        Err(err) => return Err(err.into()),
-    }
+    attempts::commit_success(state.table.as_ref(), claim, ops, now, |_| ApiError::Unauthenticated).await?;
     tracing::info!(user_id = %user.id, session_id = %session.id, ?kind, "session started");
     Ok((session, secret, csrf))
 }
@@ -304,8 +333,7 @@ pub async fn create_token(
     AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<SignInRequest>,
 ) -> Result<(HeaderMap, Json<TokenResponse>)> {
-    let user = authenticate(&state, &body, &ctx).await?;
-    let (session, refresh_token, _) = start_session(&state, &user, SessionKind::Bearer, &ctx).await?;
+    let (user, session, refresh_token, _) = sign_in(&state, &body, SessionKind::Bearer, &ctx).await?;
     let response = TokenResponse {
         access_token: access_token(&state, &session)?,
         refresh_token,
@@ -316,7 +344,7 @@ pub async fn create_token(
     Ok((no_store(), Json(response)))
 }
 
-/// Signs in a browser: sets the `sundial_session` cookie (HttpOnly, Secure,
+/// Signs in a browser: sets the `__Host-sundial_session` cookie (HttpOnly, Secure,
 /// SameSite=Lax) and returns the CSRF token for state-changing requests.
 #[utoipa::path(
     post,
@@ -337,8 +365,7 @@ pub async fn create_cookie_session(
     AnonymousCtx(ctx): AnonymousCtx,
     Json(body): Json<SignInRequest>,
 ) -> Result<(HeaderMap, Json<CookieSessionResponse>)> {
-    let user = authenticate(&state, &body, &ctx).await?;
-    let (_, secret, csrf) = start_session(&state, &user, SessionKind::Cookie, &ctx).await?;
+    let (user, _, secret, csrf) = sign_in(&state, &body, SessionKind::Cookie, &ctx).await?;
     let csrf_token = csrf.ok_or_else(|| anyhow::anyhow!("a cookie session without a CSRF token"))?;
     let mut headers = no_store();
     headers.insert(
@@ -408,7 +435,7 @@ pub async fn refresh_token(
     for _ in 0..3 {
         let session =
             sessions::get(state.table.as_ref(), user_id, session_id).await?.ok_or(ApiError::Unauthenticated)?;
-        if session.kind != SessionKind::Bearer || session.is_expired(now) {
+        if session.kind != SessionKind::Bearer || session.has_ended(now, state.session_idle) {
             return Err(ApiError::Unauthenticated);
         }
         if hashes_match(&session.secret_hash, &presented_hash) {
@@ -550,7 +577,7 @@ pub async fn list_sessions(
     let now = state.clock.now();
     let mut out = Vec::with_capacity(items.len());
     for session in sessions::decode(items)? {
-        if session.is_expired(now) {
+        if session.has_ended(now, state.session_idle) {
             continue;
         }
         out.push(Session {
@@ -591,5 +618,22 @@ pub async fn delete_session(State(state): State<AppState>, ctx: Ctx, PathId(id):
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(err) if err.is_condition_failed() => Err(ApiError::NotFound),
         Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `$argon2id$v=19$m=...,t=...,p=...$`: what the verification costs.
+    fn parameters(phc: &str) -> String {
+        phc.split('$').take(4).collect::<Vec<_>>().join("$")
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_costs_what_a_real_one_does_and_matches_nothing() {
+        let real = Password::parse("correct horse battery").unwrap().hash().unwrap();
+        assert_eq!(parameters(DUMMY_HASH), parameters(real.as_str()));
+        assert!(!verify_password(DUMMY_HASH, "correct horse battery".into()).await.unwrap());
     }
 }

@@ -31,6 +31,7 @@ use shared::calendar::almanac::SUBJECT;
 use shared::calendar::almanac::Subject;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::context::Ctx;
+use shared::domain::{BoundedText, TimeZoneName};
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
 use shared::kit::write_failed;
@@ -54,20 +55,26 @@ const SLUG_ATTEMPTS: u32 = 5;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SubjectBody {
     /// Name (1–200 characters).
+    #[schema(schema_with = BoundedText::<200>::schema)]
     pub name: String,
     /// Category, e.g. `EKADASI` (≤ 50 characters).
     #[serde(default, rename = "type")]
+    #[schema(max_length = 50)]
     pub kind: String,
     /// Body (≤ 20000 characters).
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub content: String,
     /// Summary (≤ 1000 characters).
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub excerpt: String,
     /// Extra search words (≤ 20, each 1–50 characters).
     #[serde(default)]
+    #[schema(schema_with = keywords_schema)]
     pub keywords: Vec<String>,
     /// Wanted slug (create only; default: generated from the name). It never changes afterwards.
+    #[schema(schema_with = almanac::slug_schema)]
     pub slug: Option<String>,
 }
 
@@ -76,13 +83,17 @@ pub struct SubjectBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LocationBody {
     /// Name (1–200 characters).
+    #[schema(schema_with = BoundedText::<200>::schema)]
     pub name: String,
     /// IANA time zone, e.g. `Pacific/Auckland`.
+    #[schema(value_type = TimeZoneName)]
     pub time_zone: String,
     /// Extra search words (≤ 20, each 1–50 characters).
     #[serde(default)]
+    #[schema(schema_with = keywords_schema)]
     pub keywords: Vec<String>,
     /// Wanted slug (create only; default: generated from the name). It never changes afterwards.
+    #[schema(schema_with = almanac::slug_schema)]
     pub slug: Option<String>,
 }
 
@@ -97,9 +108,11 @@ pub struct AlmanacEventBody {
     /// Title (1–200 characters) and subtitle (≤ 200).
     pub name: EventName,
     /// Local day at the location, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date: String,
     /// The date as the source calendar gave it (≤ 100 characters).
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub raw_date: String,
 }
 
@@ -108,9 +121,11 @@ pub struct AlmanacEventBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct AlmanacListParams {
-    /// Only the item with exactly this slug.
+    /// Only the item with exactly this slug (not together with `q`).
     pub slug: Option<String>,
-    /// Words that must all occur (case-insensitively) in the name or keywords.
+    /// Words that must all occur (case-insensitively) in the name or keywords
+    /// (not blank, at most 200 characters; not together with `slug`).
+    #[param(schema_with = search_schema)]
     pub q: Option<String>,
     /// Items per page (1–100, default 25).
     #[param(minimum = 1, maximum = 100)]
@@ -127,8 +142,10 @@ pub struct AlmanacEventListParams {
     /// Only this location's events.
     pub location_id: Option<Uuid>,
     /// First day (inclusive), `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub start_date: Option<String>,
-    /// Last day (inclusive), `YYYY-MM-DD`.
+    /// Last day (inclusive, not before `startDate`), `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub end_date: Option<String>,
     /// Items per page (1–100, default 25).
     #[param(minimum = 1, maximum = 100)]
@@ -245,6 +262,21 @@ async fn require_writer(state: &AppState, principal: &Principal) -> Result<()> {
     require_superadmin(state.table.as_ref(), principal).await
 }
 
+/// The schema of `q`: not blank, at most 200 characters.
+fn search_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(200))
+        .pattern(Some(shared::domain::NOT_WHITE_SPACE))
+        .build()
+}
+
+/// The schema of keywords: what [`keywords`] accepts (the rule of tags).
+fn keywords_schema() -> utoipa::openapi::schema::Array {
+    common::tags_schema()
+}
+
 fn keywords(v: &mut Validator, raw: &[String]) -> Option<Vec<String>> {
     if raw.len() > MAX_KEYWORDS {
         v.error("keywords", format!("at most {MAX_KEYWORDS} keywords"));
@@ -252,8 +284,7 @@ fn keywords(v: &mut Validator, raw: &[String]) -> Option<Vec<String>> {
     }
     let mut ok = true;
     for (i, word) in raw.iter().enumerate() {
-        let n = word.trim().chars().count();
-        if n == 0 || n > 50 {
+        if word.trim().is_empty() || word.chars().count() > 50 {
             v.error(&format!("keywords[{i}]"), "must be 1–50 characters");
             ok = false;
         }
@@ -261,8 +292,11 @@ fn keywords(v: &mut Validator, raw: &[String]) -> Option<Vec<String>> {
     ok.then(|| raw.iter().map(|w| w.trim().to_string()).collect())
 }
 
+/// A `YYYY-MM-DD` date (RFC 3339 `full-date`, the schema's `format: date`).
 fn date(v: &mut Validator, field: &str, raw: &str) -> Option<NaiveDate> {
-    let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().filter(|_| raw.len() == 10);
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().filter(|_| shaped);
     if parsed.is_none() {
         v.error(field, "must be a date YYYY-MM-DD");
     }
@@ -350,9 +384,11 @@ async fn list_named<T: Named>(state: &AppState, kind: &str, params: AlmanacListP
         return Ok(ListResponse { items: item.into_iter().collect(), next_cursor: None });
     }
     let list = format!("almanac:{kind}");
+    if params.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::invalid("q", "must be at most 200 characters"));
+    }
     match params.q.as_deref().map(str::trim) {
         Some("") => Err(ApiError::invalid("q", "must not be empty")),
-        Some(q) if q.chars().count() > 200 => Err(ApiError::invalid("q", "must be at most 200 characters")),
         Some(q) => {
             // In memory over the kind's partition (small; see the module doc).
             let list = format!("{list}:q:{q}");

@@ -28,16 +28,30 @@ pub fn text(v: &mut Validator, field: &str, raw: &str, max: usize) -> Option<Str
     }
 }
 
-/// Checks tags: at most 20, each 1–50 characters.
+/// Most tags.
+pub const MAX_TAGS: usize = 20;
+/// Longest tag (characters as sent).
+pub const MAX_TAG: usize = 50;
+
+/// The schema of tags: what [`tags`] accepts.
+pub fn tags_schema() -> utoipa::openapi::schema::Array {
+    let tag = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_TAG))
+        .pattern(Some(shared::domain::NOT_WHITE_SPACE));
+    utoipa::openapi::schema::ArrayBuilder::new().items(tag).max_items(Some(MAX_TAGS)).build()
+}
+
+/// Checks tags: at most 20, each at most 50 characters and not blank.
 pub fn tags(v: &mut Validator, field: &str, raw: &[String]) -> Option<Vec<String>> {
-    if raw.len() > 20 {
-        v.error(field, "at most 20 tags");
+    if raw.len() > MAX_TAGS {
+        v.error(field, format!("at most {MAX_TAGS} tags"));
         return None;
     }
     let mut ok = true;
     for (i, tag) in raw.iter().enumerate() {
-        let n = tag.trim().chars().count();
-        if n == 0 || n > 50 {
+        if tag.trim().is_empty() || tag.chars().count() > MAX_TAG {
             v.error(&format!("{field}[{i}]"), "must be 1–50 characters");
             ok = false;
         }

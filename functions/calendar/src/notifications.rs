@@ -131,11 +131,16 @@ pub async fn read_notification(
     Ok(Json(record.into()))
 }
 
+/// A device token as registered.
+type DeviceToken = shared::domain::BoundedText<4096>;
+
 /// A device to push to.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
-    /// The platform's device (or subscription) token, 1–4096 characters.
+    /// The platform's device (or subscription) token, 1–4096 characters
+    /// without control characters (white space around it is dropped).
+    #[schema(schema_with = DeviceToken::schema)]
     pub token: String,
     /// Where it comes from.
     pub platform: Platform,
@@ -167,11 +172,9 @@ pub async fn register_device(
     principal.require("notifications", true)?;
     principal.require_person()?;
     let mut v = Validator::new();
-    let token = body.token.trim();
-    if token.is_empty() || token.chars().count() > 4096 || token.chars().any(char::is_control) {
-        v.error("token", "must be 1 to 4096 characters without control characters");
-    }
-    v.finish()?;
+    let token = v.field("token", DeviceToken::parse(&body.token));
+    let Some(token) = token else { return Err(v.into_error()) };
+    let token = token.as_str();
     // Bounded, so one user's devices can never grow a push past an item
     // size limit; registering a known device again only refreshes it.
     let known = devices::of_user(state.table.as_ref(), principal.user_id).await?;

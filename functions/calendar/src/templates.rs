@@ -19,6 +19,7 @@ use shared::calendar::templates;
 use shared::calendar::templates::Template;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::context::Ctx;
+use shared::domain::BoundedText;
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
 use shared::pagination::{PageRequest, query_page};
@@ -38,35 +39,56 @@ pub struct TemplateBody {
     /// Owner organisation (create only; its admins write it).
     pub organisation_id: Option<Uuid>,
     /// Title (1–200 characters).
+    #[schema(schema_with = BoundedText::<200>::schema)]
     pub title: String,
     /// Description (≤ 5000 characters).
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: String,
     /// Length in minutes of the events made from it (1–1440, default 60).
+    #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: Option<u32>,
     /// Whole-day events.
     #[serde(default)]
     pub all_day: bool,
     /// Reminders (≤ 10).
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub reminders: Vec<Reminder>,
     /// Alarm.
     pub alarm: Option<Alarm>,
     /// Location (≤ 500 characters).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub location: String,
     /// Media (≤ 50).
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub media_ids: Vec<Uuid>,
     /// Lists (≤ 50).
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub list_ids: Vec<Uuid>,
     /// Category (≤ 100 characters).
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub category: String,
-    /// Tags (≤ 20).
+    /// Tags (≤ 20, each 1–50 characters).
     #[serde(default)]
+    #[schema(schema_with = common::tags_schema)]
     pub tags: Vec<String>,
+}
+
+/// A template is a user's or an organisation's, never both.
+impl shared::openapi::BodyRules for TemplateBody {
+    fn rules() -> Vec<utoipa::openapi::schema::Schema> {
+        vec![shared::openapi::at_most_one_of(&["userId", "organisationId"])]
+    }
+}
+
+shared::body_with_rules! {
+    /// A template's fields with the rule across them.
+    pub TemplateRequest for TemplateBody
 }
 
 /// Whose templates to list.
@@ -74,9 +96,9 @@ pub struct TemplateBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct TemplateListParams {
-    /// A user's templates (default: the caller's).
+    /// A user's templates (default: the caller's; not together with `organisationId`).
     pub user_id: Option<Uuid>,
-    /// An organisation's templates instead.
+    /// An organisation's templates instead (not together with `userId`).
     pub organisation_id: Option<Uuid>,
     /// Items per page (1–100, default 25).
     #[param(minimum = 1, maximum = 100)]
@@ -90,6 +112,7 @@ pub struct TemplateListParams {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ImportRequest {
     /// Templates of the user's organisations (1–25).
+    #[schema(min_items = 1, max_items = 25)]
     pub template_ids: Vec<Uuid>,
 }
 
@@ -222,7 +245,7 @@ pub async fn list_event_templates(
     post,
     path = "/v1/event-templates",
     tag = "calendar",
-    request_body = TemplateBody,
+    request_body = TemplateRequest,
     params(shared::idempotency::IdempotencyKey),
     security(("bearer" = [])),
     responses(
@@ -309,7 +332,7 @@ pub async fn get_event_template(
     put,
     path = "/v1/event-templates/{id}",
     tag = "calendar",
-    request_body = TemplateBody,
+    request_body = TemplateRequest,
     params(("id" = Uuid, Path, description = "Template id"), shared::concurrency::IfMatch),
     security(("bearer" = [])),
     responses(BodyProblems, (status = 200, body = Template, headers(("ETag" = String, description = "The version"))), Problems, WriteProblems)

@@ -32,8 +32,51 @@ pub fn openapi() -> OpenApi {
     let mut base = shared::openapi::base();
     base.merge(doc);
     shared::openapi::describe_responses(&mut base);
+    shared::openapi::add_links(&mut base, EXTRA_LINKS);
     base
 }
+
+/// Response links the path rule of [`shared::openapi::add_links`] does not
+/// derive: creates whose new resource is not named by an `id`, or lives
+/// elsewhere than under the create's path.
+const EXTRA_LINKS: &[shared::openapi::ExtraLink] = &[
+    shared::openapi::ExtraLink {
+        from: "create_upload_url",
+        status: "201",
+        to: "get_attachment",
+        parameters: &[("id", "$request.path.id"), ("attachmentId", "$response.body#/attachmentId")],
+    },
+    shared::openapi::ExtraLink {
+        from: "create_upload_url",
+        status: "201",
+        to: "delete_attachment",
+        parameters: &[("id", "$request.path.id"), ("attachmentId", "$response.body#/attachmentId")],
+    },
+    shared::openapi::ExtraLink {
+        from: "create_user",
+        status: "201",
+        to: "put_member",
+        parameters: &[("id", "$request.body#/organisationId"), ("userId", "$response.body#/id")],
+    },
+    shared::openapi::ExtraLink {
+        from: "register_device",
+        status: "201",
+        to: "delete_device",
+        parameters: &[("token", "$response.body#/token")],
+    },
+    shared::openapi::ExtraLink {
+        from: "create_public_organisation",
+        status: "201",
+        to: "get_organisation",
+        parameters: &[("id", "$response.body#/organisation/id")],
+    },
+    shared::openapi::ExtraLink {
+        from: "create_public_organisation",
+        status: "201",
+        to: "get_user",
+        parameters: &[("id", "$response.body#/user/id")],
+    },
+];
 
 /// A built local application.
 pub struct DevApp {

@@ -26,7 +26,13 @@ pub const MAX_TEXT: usize = 5000;
 #[serde(deny_unknown_fields)]
 pub struct PutInvitationTextRequest {
     /// Up to 5000 characters; line breaks allowed.
+    #[schema(schema_with = text_schema)]
     pub text: String,
+}
+
+/// The schema of exactly what `parse_text` accepts.
+fn text_schema() -> utoipa::openapi::Object {
+    shared::domain::multiline_schema(MAX_TEXT)
 }
 
 fn parse_text(raw: &str) -> std::result::Result<String, String> {

@@ -50,6 +50,11 @@ const ALREADY_PENDING: &str = "A pending invitation for this address exists; res
 
 /// Fields `$filter` accepts on the invitation list.
 const INVITATION_FIELDS: Fields = Fields::new(&["email", "role", "status", "createdAt", "expiresAt"]);
+/// The schema of the invitation list's `$filter`.
+fn invitation_filter_schema() -> utoipa::openapi::Object {
+    INVITATION_FIELDS.filter_schema()
+}
+
 /// Most invitations one list request examines; a page may come back short
 /// (with a `nextCursor`) when a selective filter skips more than this.
 const MAX_EXAMINED: usize = 1000;
@@ -59,6 +64,7 @@ const MAX_EXAMINED: usize = 1000;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewInvitation {
     /// The address to invite.
+    #[schema(schema_with = Email::schema)]
     pub email: String,
     /// The role the invitee gets (only an owner may invite an owner).
     pub role: Role,
@@ -71,7 +77,7 @@ pub struct NewInvitation {
 pub struct InvitationListParams {
     /// OData filter over `email, role, status, createdAt, expiresAt`, e.g. `status eq 'pending'`.
     #[serde(rename = "$filter")]
-    #[param(rename = "$filter")]
+    #[param(rename = "$filter", schema_with = invitation_filter_schema)]
     pub filter: Option<String>,
     /// Items per page (1–100, default 25).
     #[param(minimum = 1, maximum = 100)]
@@ -82,7 +88,7 @@ pub struct InvitationListParams {
 
 /// Accepting an invitation: `token` alone when signed in as the invited
 /// address, otherwise also the new account's names and password.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AcceptInvitation {
     /// The token from the mailed link.
@@ -94,6 +100,48 @@ pub struct AcceptInvitation {
     /// Password of the new account (8–128 characters; not when signed in).
     pub password: Option<String>,
 }
+
+/// The two shapes `accept_as_existing` and `accept_as_new` accept: the
+/// token alone (signed in), or the token with all of the new account's
+/// names and password (without credentials).
+impl utoipa::PartialSchema for AcceptInvitation {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder};
+        let token = || {
+            let mut schema = shared::domain::non_empty_schema();
+            schema.description = Some("The token from the mailed link.".into());
+            schema
+        };
+        let signed_in = ObjectBuilder::new()
+            .title(Some("Signed in"))
+            .description(Some("Signed in as the invited address: the invitation joins that account."))
+            .property("token", token())
+            .required("token")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let new_account = ObjectBuilder::new()
+            .title(Some("New account"))
+            .description(Some("Without credentials: creates the account of the invited address."))
+            .property("token", token())
+            .property("firstName", Name::schema())
+            .property("lastName", Name::schema())
+            .property("password", Password::schema())
+            .required("token")
+            .required("firstName")
+            .required("lastName")
+            .required("password")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new()
+            .item(signed_in)
+            .item(new_account)
+            .description(Some(
+                "Accepting an invitation: `token` alone when signed in as the invited address, \
+                 otherwise also the new account's names and password.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for AcceptInvitation {}
 
 impl std::fmt::Debug for AcceptInvitation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -34,15 +34,42 @@ pub const MAX_ORDER: u32 = 1_000_000;
 
 /// Checks an http(s) URL with a host.
 pub fn parse_url(raw: &str) -> std::result::Result<String, String> {
-    let raw = raw.trim();
-    if raw.len() > MAX_URL {
+    if raw.chars().count() > MAX_URL {
         return Err(format!("must be at most {MAX_URL} characters"));
     }
+    let raw = raw.trim();
     let url = url::Url::parse(raw).map_err(|e| format!("must be an absolute URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err("must be an http or https URL with a host".into());
     }
     Ok(url.to_string())
+}
+
+/// The schema of a link's URL: `maxLength` is `parse_url`'s bound, and the
+/// pattern the canonical form it always accepts (white space around an
+/// http or https URL with a host name, an optional port and a path, query
+/// and fragment of URI characters). `parse_url` (a WHATWG URL parser) also
+/// takes other spellings, such as IP addresses or user names.
+fn url_schema() -> utoipa::openapi::Object {
+    let ws = shared::domain::WHITE_SPACE;
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    // The last label starts with a letter: an all-digit one is read as an IPv4 address.
+    let top = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let port = "(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?";
+    let uri_char = "(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})";
+    let pattern =
+        format!(r"^{ws}*[Hh][Tt][Tt][Pp][Ss]?://(?:{label}\.)*{top}{port}(?:/{uri_char}*)?(?:#{uri_char}*)?{ws}*$");
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_URL))
+        .pattern(Some(pattern))
+        .build()
+}
+
+/// [`url_schema`], also allowing `null`.
+fn nullable_url_schema() -> utoipa::openapi::Object {
+    shared::domain::nullable(url_schema())
 }
 
 fn check_order(order: u32) -> std::result::Result<u32, String> {
@@ -54,11 +81,12 @@ fn check_order(order: u32) -> std::result::Result<u32, String> {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct LinkListParams {
-    /// The links of this department.
+    /// The links of this department (at most one of `departmentId`, `locationId` and `userId`).
     pub department_id: Option<Uuid>,
-    /// The links of this location.
+    /// The links of this location (at most one of `departmentId`, `locationId` and `userId`).
     pub location_id: Option<Uuid>,
-    /// The links of this user (themselves, owners and admins only).
+    /// The links of this user (themselves, owners and admins only; at most
+    /// one of `departmentId`, `locationId` and `userId`).
     pub user_id: Option<Uuid>,
     /// Items per page (1–100, default 25).
     #[param(minimum = 1, maximum = 100)]
@@ -113,11 +141,14 @@ pub struct CreateLinkRequest {
     #[serde(rename = "type")]
     pub link_type: LinkType,
     /// Display name (1–200 characters).
+    #[schema(schema_with = LinkName::schema)]
     pub name: String,
     /// An http or https URL.
+    #[schema(schema_with = url_schema)]
     pub url: String,
     /// Position within its scope (0–1000000, default 0).
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub order: u32,
     /// Scope it to this department.
     pub department_id: Option<Uuid>,
@@ -221,11 +252,14 @@ pub struct UpdateLinkRequest {
     /// `QUICK_LINK` or `SSO`.
     #[serde(rename = "type")]
     pub link_type: Option<LinkType>,
-    /// Display name.
+    /// Display name (1–200 characters).
+    #[schema(schema_with = LinkName::nullable_schema)]
     pub name: Option<String>,
     /// An http or https URL.
+    #[schema(schema_with = nullable_url_schema)]
     pub url: Option<String>,
-    /// Position within its scope.
+    /// Position within its scope (0–1000000).
+    #[schema(maximum = 1_000_000)]
     pub order: Option<u32>,
 }
 

@@ -49,6 +49,7 @@ pub struct SignUpRequest {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewOrganisation {
     /// Display name (1–200 characters).
+    #[schema(schema_with = OrgName::schema)]
     pub name: String,
 }
 
@@ -57,12 +58,16 @@ pub struct NewOrganisation {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewOwner {
     /// Email address (unique, case-insensitive).
+    #[schema(schema_with = Email::schema)]
     pub email: String,
     /// Password (8–128 characters).
+    #[schema(schema_with = Password::schema)]
     pub password: String,
     /// First name (1–100 characters).
+    #[schema(schema_with = Name::schema)]
     pub first_name: String,
     /// Last name (1–100 characters).
+    #[schema(schema_with = Name::schema)]
     pub last_name: String,
 }
 
@@ -181,6 +186,7 @@ pub async fn get_organisation(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateOrganisationRequest {
     /// Display name (1–200 characters).
+    #[schema(schema_with = OrgName::schema)]
     pub name: String,
     /// An existing user to make its first owner; without one the
     /// organisation has no owner until one is added or invited.
@@ -263,6 +269,7 @@ pub async fn list_organisations(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateOrganisationRequest {
     /// New display name (1–200 characters).
+    #[schema(schema_with = OrgName::nullable_schema)]
     pub name: Option<String>,
     /// Keep a contact directory: members (not guests) also see colleagues'
     /// email and phone.

@@ -23,7 +23,7 @@ use shared::access::authz_org::org_context;
 use shared::audit::AuditEntry;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::context::Ctx;
-use shared::domain::BoundedText;
+use shared::domain::{BoundedText, FreeText, TimeZoneName};
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
 use shared::organisations;
@@ -51,63 +51,163 @@ pub const MAX_CHANGE: usize = 40;
 const MAX_INITIAL_HEADS: usize = 25;
 const MAX_DESCRIPTION: usize = 2000;
 
-/// A new unit.
+/// A new group or security group.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUnitRequest {
     /// Display name (1–200 characters).
+    #[schema(schema_with = UnitName::schema)]
     pub name: String,
-    /// Free text (up to 2000 characters).
+    /// Free text (up to 2000 characters; blank: none).
+    #[schema(schema_with = description_schema)]
     pub description: Option<String>,
-    /// IANA time zone such as `Europe/Stockholm` (locations: required; others: not allowed).
-    pub time_zone: Option<String>,
-    /// User ids of the first heads (departments: at least one; others: not allowed).
+}
+
+/// A new department, with its first heads.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateDepartmentRequest {
+    /// Display name (1–200 characters).
+    #[schema(schema_with = UnitName::schema)]
+    pub name: String,
+    /// Free text (up to 2000 characters; blank: none).
+    #[schema(schema_with = description_schema)]
+    pub description: Option<String>,
+    /// User ids of the first heads: 1–25 members of the organisation, each once.
+    // Optional to serde so that its absence is reported with every other
+    // problem of the request, after the caller's rights are checked.
+    #[schema(schema_with = heads_schema, required = true)]
     pub heads: Option<Vec<Uuid>>,
 }
 
-/// Changes to a unit.
+/// A new location.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct UpdateUnitRequest {
-    /// New display name.
-    pub name: Option<String>,
-    /// New description (an empty string removes it).
+pub struct CreateLocationRequest {
+    /// Display name (1–200 characters).
+    #[schema(schema_with = UnitName::schema)]
+    pub name: String,
+    /// Free text (up to 2000 characters; blank: none).
+    #[schema(schema_with = description_schema)]
     pub description: Option<String>,
-    /// New IANA time zone (locations only).
+    /// Its IANA time zone, such as `Europe/Stockholm`.
+    // Optional to serde so that its absence is reported with every other
+    // problem of the request, after the caller's rights are checked.
+    #[schema(value_type = TimeZoneName, required = true)]
     pub time_zone: Option<String>,
 }
 
-/// Users to add to and remove from a unit's members, heads or staff.
+/// What every kind's create request gives [`create_unit`].
+pub struct NewUnit {
+    name: String,
+    description: Option<String>,
+    time_zone: Option<String>,
+    heads: Vec<Uuid>,
+}
+
+impl From<CreateUnitRequest> for NewUnit {
+    fn from(body: CreateUnitRequest) -> Self {
+        Self { name: body.name, description: body.description, time_zone: None, heads: Vec::new() }
+    }
+}
+
+impl From<CreateDepartmentRequest> for NewUnit {
+    fn from(body: CreateDepartmentRequest) -> Self {
+        Self { name: body.name, description: body.description, time_zone: None, heads: body.heads.unwrap_or_default() }
+    }
+}
+
+impl From<CreateLocationRequest> for NewUnit {
+    fn from(body: CreateLocationRequest) -> Self {
+        Self { name: body.name, description: body.description, time_zone: body.time_zone, heads: Vec::new() }
+    }
+}
+
+/// Changes to a group, department or security group.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateUnitRequest {
+    /// New display name (1–200 characters).
+    #[schema(schema_with = UnitName::nullable_schema)]
+    pub name: Option<String>,
+    /// New description (up to 2000 characters; blank removes it).
+    #[schema(schema_with = description_schema)]
+    pub description: Option<String>,
+}
+
+/// Changes to a location.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateLocationRequest {
+    /// New display name (1–200 characters).
+    #[schema(schema_with = UnitName::nullable_schema)]
+    pub name: Option<String>,
+    /// New description (up to 2000 characters; blank removes it).
+    #[schema(schema_with = description_schema)]
+    pub description: Option<String>,
+    /// New IANA time zone.
+    #[schema(value_type = Option<TimeZoneName>)]
+    pub time_zone: Option<String>,
+}
+
+/// What every kind's update request gives [`update_unit`].
+pub struct UnitChange {
+    name: Option<String>,
+    description: Option<String>,
+    time_zone: Option<String>,
+}
+
+impl From<UpdateUnitRequest> for UnitChange {
+    fn from(body: UpdateUnitRequest) -> Self {
+        Self { name: body.name, description: body.description, time_zone: None }
+    }
+}
+
+impl From<UpdateLocationRequest> for UnitChange {
+    fn from(body: UpdateLocationRequest) -> Self {
+        Self { name: body.name, description: body.description, time_zone: body.time_zone }
+    }
+}
+
+/// Users to add to and remove from a unit's members, heads or staff: at
+/// most 40 in all, each named once.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RelationChange {
     /// User ids to add (members of the organisation).
     #[serde(default)]
+    #[schema(schema_with = change_schema)]
     pub add: Vec<Uuid>,
-    /// User ids to remove.
+    /// User ids to remove (not also in `add`).
     #[serde(default)]
+    #[schema(schema_with = change_schema)]
     pub remove: Vec<Uuid>,
 }
 
+/// The schema of a department's first heads.
+fn heads_schema() -> utoipa::openapi::schema::Array {
+    shared::domain::id_list_schema(1, MAX_INITIAL_HEADS)
+}
+
+/// The schema of the users one relation change adds or removes.
+fn change_schema() -> utoipa::openapi::schema::Array {
+    shared::domain::id_list_schema(0, MAX_CHANGE)
+}
+
+type Description = FreeText<MAX_DESCRIPTION>;
+
+/// The schema of a unit's description (`null` or absent: unchanged / none).
+fn description_schema() -> utoipa::openapi::Object {
+    Description::nullable_schema()
+}
+
 fn parse_description(raw: &str) -> std::result::Result<Option<String>, String> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    if trimmed.chars().count() > MAX_DESCRIPTION {
-        return Err(format!("must be at most {MAX_DESCRIPTION} characters"));
-    }
-    if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(Some(trimmed.to_string()))
+    Description::parse(raw)
 }
 
 /// Checks an IANA time zone name (`Europe/Stockholm`).
 pub fn parse_time_zone(raw: &str) -> std::result::Result<String, String> {
-    raw.parse::<chrono_tz::Tz>()
-        .map(|tz| tz.name().to_string())
-        .map_err(|_| "must be an IANA time zone such as Europe/Stockholm".to_string())
+    TimeZoneName::parse(raw).map(|tz| tz.name().to_string())
 }
 
 async fn read_context(state: &AppState, principal: &Principal, org: Uuid) -> Result<OrgContext> {
@@ -159,7 +259,7 @@ pub async fn create_unit(
     ctx: &Ctx,
     org: Uuid,
     kind: Kind,
-    body: CreateUnitRequest,
+    body: NewUnit,
 ) -> Result<(StatusCode, HeaderMap, Json<Unit>)> {
     write_context(state, &ctx.principal, org).await?;
     let mut v = Validator::new();
@@ -177,7 +277,7 @@ pub async fn create_unit(
         }
         (_, None) => Some(None),
     };
-    let heads = body.heads.unwrap_or_default();
+    let heads = body.heads;
     match kind {
         Kind::Department if heads.is_empty() => v.error("heads", "a department needs at least one head"),
         Kind::Department if heads.len() > MAX_INITIAL_HEADS => {
@@ -266,7 +366,7 @@ pub async fn update_unit(
     org: Uuid,
     kind: Kind,
     id: Uuid,
-    body: UpdateUnitRequest,
+    body: UnitChange,
 ) -> Result<(HeaderMap, Json<Unit>)> {
     write_context(state, &ctx.principal, org).await?;
     let mut v = Validator::new();
@@ -447,7 +547,7 @@ fn last_one_message(relation: Relation) -> &'static str {
 /// Declares the documented routes of one kind; each is a one-line call
 /// into the generic implementation above.
 macro_rules! unit_routes {
-    ($module:ident, $kind:expr, $plural:literal, $noun:literal) => {
+    ($module:ident, $kind:expr, $plural:literal, $noun:literal, $create:ty, $update:ty) => {
         #[doc = concat!("Routes of ", $plural, ".")]
         pub mod $module {
             use super::*;
@@ -479,7 +579,7 @@ macro_rules! unit_routes {
                 path = concat!("/v1/organisations/{id}/", $plural),
                 operation_id = concat!("create_", $noun),
                 tag = "organisations",
-                request_body = CreateUnitRequest,
+                request_body = $create,
                 params(
                     ("id" = Uuid, Path, description = "Organisation id"),
                     shared::idempotency::IdempotencyKey,
@@ -491,9 +591,9 @@ macro_rules! unit_routes {
                 State(state): State<AppState>,
                 ctx: Ctx,
                 PathId(org): PathId,
-                Json(body): Json<CreateUnitRequest>,
+                Json(body): Json<$create>,
             ) -> Result<(StatusCode, HeaderMap, Json<Unit>)> {
-                create_unit(&state, &ctx, org, $kind, body).await
+                create_unit(&state, &ctx, org, $kind, body.into()).await
             }
 
             #[doc = concat!("Reads a ", $noun, ".")]
@@ -522,7 +622,7 @@ macro_rules! unit_routes {
                 path = concat!("/v1/organisations/{id}/", $plural, "/{unitId}"),
                 operation_id = concat!("update_", $noun),
                 tag = "organisations",
-                request_body = UpdateUnitRequest,
+                request_body = $update,
                 params(
                     ("id" = Uuid, Path, description = "Organisation id"),
                     ("unitId" = Uuid, Path, description = "Unit id"),
@@ -536,9 +636,9 @@ macro_rules! unit_routes {
                 ctx: Ctx,
                 if_match: IfMatch,
                 PathIds(org, id): PathIds,
-                Json(body): Json<UpdateUnitRequest>,
+                Json(body): Json<$update>,
             ) -> Result<(HeaderMap, Json<Unit>)> {
-                update_unit(&state, &ctx, if_match, org, $kind, id, body).await
+                update_unit(&state, &ctx, if_match, org, $kind, id, body.into()).await
             }
 
             #[doc = concat!("Deletes a ", $noun, " with its memberships (owners and admins).")]
@@ -623,10 +723,17 @@ macro_rules! relation_routes {
     };
 }
 
-unit_routes!(groups, Kind::Group, "groups", "group");
-unit_routes!(departments, Kind::Department, "departments", "department");
-unit_routes!(locations, Kind::Location, "locations", "location");
-unit_routes!(security_groups, Kind::SecurityGroup, "security-groups", "security_group");
+unit_routes!(groups, Kind::Group, "groups", "group", CreateUnitRequest, UpdateUnitRequest);
+unit_routes!(departments, Kind::Department, "departments", "department", CreateDepartmentRequest, UpdateUnitRequest);
+unit_routes!(locations, Kind::Location, "locations", "location", CreateLocationRequest, UpdateLocationRequest);
+unit_routes!(
+    security_groups,
+    Kind::SecurityGroup,
+    "security-groups",
+    "security_group",
+    CreateUnitRequest,
+    UpdateUnitRequest
+);
 relation_routes!(group_members, Kind::Group, Relation::Member, "groups", "members", "group");
 relation_routes!(group_staff, Kind::Group, Relation::Staff, "groups", "staff", "group");
 relation_routes!(department_members, Kind::Department, Relation::Member, "departments", "members", "department");

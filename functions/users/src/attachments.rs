@@ -40,11 +40,24 @@ const PENDING_TTL: chrono::Duration = chrono::Duration::days(1);
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UploadRequest {
     /// File name (1–200 characters).
+    #[schema(schema_with = BoundedText::<200>::schema)]
     pub file_name: String,
     /// Content type (an allowed one: images, PDF, text, office documents, mp3, mp4).
+    #[schema(schema_with = attachments::content_type_schema)]
     pub content_type: String,
-    /// Exact size in bytes (1 to 50 MB).
+    /// Exact size in bytes (1 to 50 MB; larger is a 413).
+    #[schema(schema_with = size_schema)]
     pub size: u64,
+}
+
+/// The schema of an upload's size: 1 byte to [`MAX_UPLOAD_BYTES`].
+fn size_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(MAX_UPLOAD_BYTES))
+        .build()
 }
 
 /// Where to upload.

@@ -24,6 +24,7 @@ pub const MAX_BULK: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct BulkCreate {
     /// 1 to 100 users.
+    #[schema(min_items = 1, max_items = 100)]
     pub users: Vec<CreateUser>,
 }
 
@@ -102,6 +103,7 @@ fn failed(index: usize, id: Option<Uuid>, err: ApiError) -> BulkResult {
 #[serde(deny_unknown_fields)]
 pub struct BulkDelete {
     /// 1 to 100 user ids.
+    #[schema(min_items = 1, max_items = 100)]
     pub ids: Vec<Uuid>,
 }
 

@@ -29,18 +29,23 @@ use shared::kit::{
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ContactBody {
     /// Name (1–100 characters).
+    #[schema(schema_with = BoundedText::<100>::schema)]
     pub name: String,
-    /// Phone number.
+    /// Phone number: digits, spaces and `+-().` (at least 3 digits, at most 32 characters).
     #[serde(default)]
+    #[schema(schema_with = Profile::nullable_phone_schema)]
     pub phone: Option<String>,
     /// Email address.
     #[serde(default)]
+    #[schema(schema_with = Email::nullable_schema)]
     pub email: Option<String>,
     /// Relation to the user (1–50 characters).
     #[serde(default)]
+    #[schema(schema_with = BoundedText::<50>::nullable_schema)]
     pub relation: Option<String>,
     /// Note (1–1000 characters).
     #[serde(default)]
+    #[schema(schema_with = BoundedText::<1000>::nullable_schema)]
     pub note: Option<String>,
     /// Media id of a picture.
     #[serde(default)]

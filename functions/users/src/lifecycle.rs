@@ -16,6 +16,7 @@ use shared::access::authz::user_access;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::context::Ctx;
 use shared::extract::{Json, PathId};
+use shared::identity::attempts;
 use shared::kit::commit_versioned;
 use shared::organisations;
 use shared::people::users::User;
@@ -65,8 +66,6 @@ async fn apply(
         }
         Action::Unlock => {
             user.locked = false;
-            user.failed_logins = 0;
-            user.lockout_until = None;
             ("user.unlocked", false)
         }
         Action::Deactivate => {
@@ -77,19 +76,17 @@ async fn apply(
         Action::Activate => {
             user.locked = false;
             user.deactivated = false;
-            user.failed_logins = 0;
-            user.lockout_until = None;
             ("user.activated", false)
         }
     };
-    let mut change = UserChange::of(&access.target, now).lock_state(user.locked, user.deactivated);
-    // Only unlocking touches the failed-sign-in counter (the sign-in flow
-    // updates it without a version bump).
-    if matches!(action, Action::Unlock | Action::Activate) {
-        change = change.clear_failures();
-    }
+    let change = UserChange::of(&access.target, now).lock_state(user.locked, user.deactivated);
     let audit = ctx.audit(access.audit_organisation(), name, format!("user/{id}"));
-    commit_versioned(state.table.as_ref(), vec![change.op(), audit.write()]).await?;
+    let mut ops = vec![change.op(), audit.write()];
+    // Unlocking also lifts a lock that failed attempts put on the address.
+    if matches!(action, Action::Unlock | Action::Activate) {
+        ops.push(attempts::clear_op(&user.email, now));
+    }
+    commit_versioned(state.table.as_ref(), ops).await?;
     if ends_sessions {
         shared::identity::sessions::revoke_all(state.table.as_ref(), id, None).await?;
     }

@@ -217,6 +217,7 @@ pub async fn delete_planner(
 #[serde(deny_unknown_fields)]
 pub struct PlannerInviteBody {
     /// The invitee's email address.
+    #[schema(schema_with = Email::schema)]
     pub email: String,
 }
 

@@ -38,8 +38,8 @@ use shared::kit::{BodyProblems, ListParams, ListResponse, Problems, WriteProblem
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreferenceBody {
-    /// Any JSON value (at most 4 KiB serialised).
-    #[schema(value_type = Object)]
+    /// Any JSON value (at most 4 KiB serialised); under the key `almanac`,
+    /// almanac settings (see the operation).
     pub value: serde_json::Value,
 }
 
@@ -78,7 +78,7 @@ pub async fn list_preferences(
     get,
     path = "/v1/users/{id}/preferences/{key}",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), ("key" = String, Path, description = "Preference key")),
+    params(("id" = Uuid, Path, description = "User id"), ("key" = String, Path, description = "Preference key (1–64 of A-Z a-z 0-9 . _ -)", min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")),
     security(("bearer" = [])),
     responses((status = 200, body = Preference, headers(("ETag" = String, description = "The version"))), Problems)
 )]
@@ -136,7 +136,7 @@ async fn almanac_settings(state: &AppState, value: &Value) -> Result<(AlmanacSet
     request_body = PreferenceBody,
     params(
         ("id" = Uuid, Path, description = "User id"),
-        ("key" = String, Path, description = "Preference key (1–64 of A-Z a-z 0-9 . _ -)"),
+        ("key" = String, Path, description = "Preference key (1–64 of A-Z a-z 0-9 . _ -)", min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"),
         shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),
@@ -205,7 +205,7 @@ pub async fn put_preference(
     tag = "users",
     params(
         ("id" = Uuid, Path, description = "User id"),
-        ("key" = String, Path, description = "Preference key"),
+        ("key" = String, Path, description = "Preference key (1–64 of A-Z a-z 0-9 . _ -)", min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"),
         shared::concurrency::IfMatch,
     ),
     security(("bearer" = [])),

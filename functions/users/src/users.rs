@@ -13,7 +13,7 @@ use shared::access::authz::org_access;
 use shared::access::authz::user_access;
 use shared::concurrency::{IfMatch, etag_headers};
 use shared::context::Ctx;
-use shared::domain::{BoundedText, Email, Password, Role};
+use shared::domain::{BoundedText, Email, Password, Role, TimeZoneName};
 use shared::extract::{Json, PathId, Query};
 use shared::identity::auth::Principal;
 use shared::identity::one_time;
@@ -48,13 +48,17 @@ pub const SET_PASSWORD_TTL: chrono::Duration = chrono::Duration::days(7);
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUser {
     /// Email address (unique, case-insensitive).
+    #[schema(schema_with = Email::schema)]
     pub email: String,
     /// Password (8–128 characters). Without it the user is mailed a link to set one.
     #[serde(default)]
+    #[schema(schema_with = Password::nullable_schema)]
     pub password: Option<String>,
     /// First name (1–100 characters).
+    #[schema(schema_with = Name::schema)]
     pub first_name: String,
     /// Last name (1–100 characters).
+    #[schema(schema_with = Name::schema)]
     pub last_name: String,
     /// The organisation the user joins.
     pub organisation_id: Uuid,
@@ -183,20 +187,22 @@ pub struct UserListItem {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ListUsersParams {
-    /// OData filter, e.g. `role eq 'planner' and timeZone eq 'Europe/Stockholm'`.
+    /// OData filter, e.g. `role eq 'planner' and timeZone eq 'Europe/Stockholm'`
+    /// (`eq ne gt ge lt le`, `and or not`, parentheses; the fields of a user
+    /// and `role`, `customFields.<name>`).
     #[serde(rename = "$filter")]
-    #[param(rename = "$filter")]
+    #[param(rename = "$filter", schema_with = user_filter_schema)]
     pub filter: Option<String>,
-    /// OData order, e.g. `lastName asc, createdAt desc`.
+    /// OData order, e.g. `lastName asc, createdAt desc` (at most 5 terms).
     #[serde(rename = "$orderBy")]
-    #[param(rename = "$orderBy")]
+    #[param(rename = "$orderBy", schema_with = user_order_by_schema)]
     pub order_by: Option<String>,
-    /// Page size (same as `limit`).
+    /// Page size (same as `limit`; given both, they must be equal).
     #[serde(rename = "$top")]
     #[param(rename = "$top")]
     #[param(minimum = 1, maximum = 100)]
     pub top: Option<u32>,
-    /// Items to skip.
+    /// Items to skip (not together with `cursor`, which carries its own position).
     #[serde(rename = "$skip")]
     #[param(rename = "$skip")]
     #[param(minimum = 0, maximum = 10000)]
@@ -204,9 +210,11 @@ pub struct ListUsersParams {
     /// Page size (1–100, default 25).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// From `nextCursor` of the previous page.
+    /// From `nextCursor` of the previous page (not together with `$skip`).
     pub cursor: Option<String>,
-    /// Case-insensitive search in first, last and display name and email.
+    /// Case-insensitive search in first, last and display name and email
+    /// (at most 100 characters; blank: no search).
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// The organisation (defaults to the only one the caller administers).
     pub organisation_id: Option<Uuid>,
@@ -242,6 +250,16 @@ pub const USER_FIELDS: Fields = Fields::new(&[
     "updatedAt",
     "customFields.*",
 ]);
+
+/// The schema of the user list's `$filter`.
+fn user_filter_schema() -> utoipa::openapi::Object {
+    USER_FIELDS.filter_schema()
+}
+
+/// The schema of the user list's `$orderBy`.
+fn user_order_by_schema() -> utoipa::openapi::Object {
+    USER_FIELDS.order_by_schema()
+}
 
 /// Largest `$skip`.
 const MAX_SKIP: u32 = 10_000;
@@ -437,17 +455,19 @@ where
 pub struct UserPatch {
     /// First name (1–100 characters).
     #[serde(default)]
+    #[schema(schema_with = Name::nullable_schema)]
     pub first_name: Option<String>,
     /// Last name (1–100 characters).
     #[serde(default)]
+    #[schema(schema_with = Name::nullable_schema)]
     pub last_name: Option<String>,
     /// Display name (1–100 characters).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Name::nullable_schema)]
     pub display_name: Option<Option<String>>,
-    /// Phone number.
+    /// Phone number: digits, spaces and `+-().` (at least 3 digits, at most 32 characters).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Profile::nullable_phone_schema)]
     pub phone: Option<Option<String>>,
     /// Media id of the profile picture.
     #[serde(default, deserialize_with = "nullable")]
@@ -455,19 +475,19 @@ pub struct UserPatch {
     pub avatar_media_id: Option<Option<Uuid>>,
     /// BCP 47 language tag.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Profile::nullable_locale_schema)]
     pub locale: Option<Option<String>>,
     /// IANA time zone.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<Option<String>>,
     /// Free text (at most 2000 characters).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Profile::nullable_bio_schema)]
     pub bio: Option<Option<String>>,
     /// Job title (1–100 characters).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Name::nullable_schema)]
     pub designation: Option<Option<String>>,
     /// Department id.
     #[serde(default, deserialize_with = "nullable")]
@@ -481,9 +501,10 @@ pub struct UserPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub reports_to: Option<Option<Uuid>>,
-    /// Custom fields to merge (`null` removes one).
+    /// Custom fields to merge (`null` removes one); the merged fields stay
+    /// within 50 fields and 8 KiB as JSON.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = Profile::custom_fields_schema)]
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

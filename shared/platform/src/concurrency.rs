@@ -62,17 +62,25 @@ impl IfMatch {
     }
 }
 
-/// What `IfMatch::parse` accepts, as an ECMA 262 pattern: `*`, or a
+/// What `IfMatch::parse` accepts besides `*`, as an ECMA 262 pattern: a
 /// comma-separated list of (weak or strong) ETags of integer versions.
-pub const IF_MATCH_PATTERN: &str = r#"^\s*(?:\*|(?:W/)*"[+-]?[0-9]{1,18}"(?:\s*,\s*(?:W/)*"[+-]?[0-9]{1,18}")*)\s*$"#;
+pub const ETAG_LIST_PATTERN: &str = r#"^\s*(?:W/)*"[+-]?[0-9]{1,18}"(?:\s*,\s*(?:W/)*"[+-]?[0-9]{1,18}")*\s*$"#;
 
 impl IfMatch {
-    /// The OpenAPI schema of the header.
-    pub fn schema() -> utoipa::openapi::Object {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::Type::String)
-            .pattern(Some(IF_MATCH_PATTERN))
+    /// The OpenAPI schema of the header: `*`, or a list of ETags.
+    ///
+    /// Two alternatives rather than one pattern with `\*|...` inside: a
+    /// tool that cannot draw a value for a pattern (schemathesis draws
+    /// header values from letters and digits, so no ETag with its quotes)
+    /// still finds `*` as a valid value, instead of sending one the server
+    /// must reject as if it were valid.
+    pub fn schema() -> utoipa::openapi::Schema {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+        AnyOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["*"])))
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(ETAG_LIST_PATTERN)))
             .build()
+            .into()
     }
 }
 

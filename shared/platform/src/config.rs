@@ -18,6 +18,23 @@ pub struct LambdaConfig {
     pub signing_key_secret_arn: String,
     /// `SUNDIAL_APP_URL`: the web app's base URL, for links in mails.
     pub app_url: String,
+    /// `SUNDIAL_SESSION_IDLE_DAYS`: see [`session_idle_days`].
+    pub session_idle_days: u32,
+}
+
+/// The idle timeout of login sessions when `SUNDIAL_SESSION_IDLE_DAYS` is unset.
+pub const DEFAULT_SESSION_IDLE_DAYS: u32 = 7;
+
+/// `SUNDIAL_SESSION_IDLE_DAYS`: days without a request after which a login
+/// session ends, besides its 30-day absolute limit; 1 to 30, default
+/// [`DEFAULT_SESSION_IDLE_DAYS`]. Anything else is an error, not a default.
+pub fn session_idle_days() -> anyhow::Result<u32> {
+    match std::env::var("SUNDIAL_SESSION_IDLE_DAYS") {
+        Err(_) => Ok(DEFAULT_SESSION_IDLE_DAYS),
+        Ok(raw) => raw.trim().parse::<u32>().ok().filter(|days| (1..=30).contains(days)).with_context(|| {
+            format!("SUNDIAL_SESSION_IDLE_DAYS must be a whole number of days from 1 to 30, not {raw:?}")
+        }),
+    }
 }
 
 fn var(name: &str) -> anyhow::Result<String> {
@@ -33,6 +50,7 @@ impl LambdaConfig {
             mail_from: var("SUNDIAL_MAIL_FROM")?,
             signing_key_secret_arn: var("SUNDIAL_SIGNING_KEY_SECRET_ARN")?,
             app_url: var("SUNDIAL_APP_URL")?,
+            session_idle_days: session_idle_days()?,
         })
     }
 }

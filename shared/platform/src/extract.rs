@@ -30,12 +30,229 @@ fn is_json(content_type: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses a JSON document into `T`, naming the failing field.
+/// Parses a JSON document into `T`, naming the failing field. The
+/// document is read as JSON Schema reads it (see [`strict`]): a number
+/// with a zero fraction is an integer (`3.0` is `3`), a struct is an object
+/// (never an array of its fields), and an object names each key once.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| path_error(e, "body"))?;
-    de.end().map_err(|e| ApiError::invalid("body", e.to_string()))?;
-    Ok(value)
+    let value = strict::read(bytes).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    serde_path_to_error::deserialize(strict::Strict(value)).map_err(|e| path_error(e, "body"))
+}
+
+/// Reading JSON as the OpenAPI document's schemas (JSON Schema) read it.
+/// serde on its own reads `3.0` as no integer, and a struct also from an
+/// array of its fields' values (`[null, null]` for two optional fields),
+/// so a request the schema calls invalid could be taken and a valid one
+/// refused.
+mod strict {
+    use std::fmt;
+
+    use serde::Deserialize;
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
+    use serde_json::{Map, Value};
+
+    /// Reads a document: integral numbers become integers, a repeated key is an error.
+    pub(super) fn read(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let ReadValue(value) = ReadValue::deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+
+    struct ReadValue(Value);
+
+    impl<'de> Deserialize<'de> for ReadValue {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(ReadVisitor).map(ReadValue)
+        }
+    }
+
+    struct ReadVisitor;
+
+    /// 2^64, the first float past `u64`.
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+
+    impl<'de> Visitor<'de> for ReadVisitor {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(v.into())
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(v.into())
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            if v.fract() == 0.0 {
+                if (0.0..U64_END).contains(&v) {
+                    return Ok((v as u64).into());
+                }
+                if (i64::MIN as f64..0.0).contains(&v) {
+                    return Ok((v as i64).into());
+                }
+            }
+            Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_none<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+            ReadValue::deserialize(deserializer).map(|v| v.0)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(ReadValue(item)) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut object = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if object.contains_key(&key) {
+                    return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                }
+                let ReadValue(value) = map.next_value()?;
+                object.insert(key, value);
+            }
+            Ok(Value::Object(object))
+        }
+    }
+
+    fn unexpected(value: &Value) -> Unexpected<'_> {
+        match value {
+            Value::Null => Unexpected::Unit,
+            Value::Bool(b) => Unexpected::Bool(*b),
+            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => Unexpected::Unsigned(u),
+                (_, Some(i), _) => Unexpected::Signed(i),
+                (_, _, f) => Unexpected::Float(f.unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => Unexpected::Str(s),
+            Value::Array(_) => Unexpected::Seq,
+            Value::Object(_) => Unexpected::Map,
+        }
+    }
+
+    /// A value to deserialize from, handing out its parts as `Strict` too.
+    pub(super) struct Strict(pub(super) Value);
+
+    impl<'de> Deserializer<'de> for Strict {
+        type Error = serde_json::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            match self.0 {
+                Value::Array(items) => {
+                    let len = items.len();
+                    let mut seq = Seq(items.into_iter());
+                    let value = visitor.visit_seq(&mut seq)?;
+                    match seq.0.len() {
+                        0 => Ok(value),
+                        _ => Err(de::Error::invalid_length(len, &"fewer elements in the array")),
+                    }
+                }
+                Value::Object(object) => visitor.visit_map(Object { entries: object.into_iter(), value: None }),
+                other => other.deserialize_any(visitor),
+            }
+        }
+
+        fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            match self.0 {
+                Value::Null => visitor.visit_none(),
+                _ => visitor.visit_some(self),
+            }
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            _fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            match self.0 {
+                Value::Object(object) => visitor.visit_map(Object { entries: object.into_iter(), value: None }),
+                other => Err(de::Error::invalid_type(unexpected(&other), &visitor)),
+            }
+        }
+
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            variants: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            // Request enums are names (unit variants), which need no strictness.
+            self.0.deserialize_enum(name, variants, visitor)
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            visitor.visit_newtype_struct(self)
+        }
+
+        fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            visitor.visit_unit()
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier
+        }
+    }
+
+    struct Seq(std::vec::IntoIter<Value>);
+
+    impl<'de> SeqAccess<'de> for Seq {
+        type Error = serde_json::Error;
+
+        fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Self::Error> {
+            self.0.next().map(|item| seed.deserialize(Strict(item))).transpose()
+        }
+
+        fn size_hint(&self) -> Option<usize> {
+            Some(self.0.len())
+        }
+    }
+
+    struct Object {
+        entries: serde_json::map::IntoIter,
+        value: Option<Value>,
+    }
+
+    impl<'de> MapAccess<'de> for Object {
+        type Error = serde_json::Error;
+
+        fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Self::Error> {
+            let Some((key, value)) = self.entries.next() else { return Ok(None) };
+            self.value = Some(value);
+            seed.deserialize(de::value::StringDeserializer::<serde_json::Error>::new(key)).map(Some)
+        }
+
+        fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+            seed.deserialize(Strict(self.value.take().unwrap_or(Value::Null)))
+        }
+
+        fn size_hint(&self) -> Option<usize> {
+            Some(self.entries.len())
+        }
+    }
 }
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -135,6 +352,48 @@ mod tests {
     fn malformed_json_is_a_validation_error() {
         let err = parse_json::<Body>(b"{nope").unwrap_err();
         assert_eq!(err.code(), "validation_failed");
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_as_in_json_schema() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Sized {
+            size: u32,
+            delta: i64,
+        }
+        let sized = parse_json::<Sized>(br#"{"size": 428.0, "delta": -2e2}"#).unwrap();
+        assert_eq!((sized.size, sized.delta), (428, -200));
+        let err = parse_json::<Sized>(br#"{"size": 1.5, "delta": 0}"#).unwrap_err();
+        assert_eq!(err.problem().errors.unwrap()[0].field, "size");
+    }
+
+    #[test]
+    fn a_struct_is_an_object_never_an_array() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Optional {
+            #[allow(dead_code)]
+            a: Option<u32>,
+            #[allow(dead_code)]
+            b: Option<u32>,
+        }
+        assert!(parse_json::<Optional>(b"[null, null]").is_err());
+        assert!(parse_json::<Vec<Optional>>(br#"[{"a": 1}, [2, 3]]"#).is_err());
+        assert!(parse_json::<Vec<Optional>>(br#"[{"a": 1}, {}]"#).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let err = parse_json::<Body>(br#"{"owner": {"firstName": "a", "colour": "red"}}"#).unwrap_err();
+        assert_eq!(err.problem().errors.unwrap()[0].field, "owner.colour");
+        let err = parse_json::<Owner>(br#"{"firstName": "a", "colour": "red"}"#).unwrap_err();
+        assert_eq!(err.problem().errors.unwrap()[0].field, "colour");
+    }
+
+    #[test]
+    fn a_repeated_key_is_rejected() {
+        assert!(parse_json::<Body>(br#"{"owner": {"firstName": "a", "firstName": "b"}}"#).is_err());
     }
 
     #[test]

@@ -80,10 +80,12 @@ pub struct Location {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EventName {
-    /// Title, e.g. `Bhaktivinode Thakur`.
+    /// Title, e.g. `Bhaktivinode Thakur` (1–200 characters).
+    #[schema(schema_with = crate::domain::BoundedText::<200>::schema)]
     pub title: String,
-    /// Subtitle, e.g. `Disappearance`.
+    /// Subtitle, e.g. `Disappearance` (≤ 200 characters).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub subtitle: String,
 }
 
@@ -138,7 +140,24 @@ pub fn base_slug(name: &str, fallback: &str) -> String {
 
 /// Whether `s` is a slug as generated (1–80 characters of a-z, 0-9 and single inner dashes).
 pub fn is_slug(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 80 && slug::slugify(s) == s
+    !s.is_empty() && s.len() <= MAX_SLUG && slug::slugify(s) == s
+}
+
+/// Longest slug.
+pub const MAX_SLUG: usize = 80;
+
+/// The OpenAPI schema of a wanted slug (also `null`): exactly what
+/// [`is_slug`] accepts, lower-case letters and digits in runs joined by
+/// single dashes.
+pub fn slug_schema() -> utoipa::openapi::Object {
+    crate::domain::nullable(
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_SLUG))
+            .pattern(Some("^[a-z0-9]+(?:-[a-z0-9]+)*$"))
+            .build(),
+    )
 }
 
 /// The `n`th candidate for `base`: `base`, then `base-2`, `base-3` ...

@@ -48,8 +48,10 @@ pub enum Channel {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Reminder {
     /// Minutes before the start (0–40320, four weeks).
+    #[schema(maximum = 40320)]
     pub minutes_before: u32,
     /// Where to deliver it (at least one).
+    #[schema(min_items = 1)]
     pub channels: Vec<Channel>,
 }
 
@@ -63,8 +65,10 @@ pub struct Alarm {
     /// Whether the alarm sounds.
     pub enabled: bool,
     /// Minutes between repeats (1–60).
+    #[schema(minimum = 1, maximum = 60)]
     pub repeat_every_minutes: u32,
     /// For how long it repeats (1–240 minutes).
+    #[schema(minimum = 1, maximum = 240)]
     pub for_minutes: u32,
 }
 
@@ -256,6 +260,26 @@ pub struct EventChange {
     pub cleanup: Vec<Key>,
     /// Audit entries of the change.
     pub audit: Vec<crate::audit::AuditEntry>,
+}
+
+/// Most recurring series one calendar may hold. Every window read of a
+/// calendar expands each of its series, so this bounds what a listing costs;
+/// one-off events are not series. Cancelled and ended series count until
+/// they are deleted (they are still stored and read with the calendar).
+pub const MAX_SERIES_PER_OWNER: usize = 500;
+
+/// How many recurring series `owner`'s calendar holds: one Query of its
+/// partition (the one a window read makes), counting the events with a
+/// `recurrence`.
+pub async fn series_count(table: &dyn Table, owner: Uuid) -> anyhow::Result<usize> {
+    let query =
+        Query::new(Index::Primary, keys::calendar_pk(owner)).sort_key(SortKey::BeginsWith(keys::EVENT_PREFIX.into()));
+    let items = crate::store::listing::query_all(table, query).await?;
+    Ok(items
+        .iter()
+        .filter(|item| item.get(keys::ENTITY_TYPE).and_then(|v| v.as_str()) == Some("Event"))
+        .filter(|item| item.get("recurrence").and_then(|v| v.as_array()).is_some_and(|lines| !lines.is_empty()))
+        .count())
 }
 
 /// The key of an event.

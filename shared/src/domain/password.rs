@@ -29,14 +29,24 @@ impl Password {
         Ok(Self(SecretString::from(raw)))
     }
 
-    /// Hashes with Argon2id (random salt, PHC string). CPU-heavy: call from
-    /// `spawn_blocking` in request paths.
     /// The OpenAPI schema of a request field holding a new password
     /// (`#[schema(schema_with = Password::schema)]`).
     pub fn schema() -> utoipa::openapi::Object {
         let mut schema = super::string_schema(Self::MIN_LEN, Self::MAX_LEN, None);
         schema.format = Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password));
         schema
+    }
+
+    /// Checks the shape of a current password before it is verified against
+    /// the stored hash: what [`Self::current_schema`] states.
+    pub fn check_current(raw: &str) -> Result<(), String> {
+        if raw.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if raw.chars().count() > Self::MAX_LEN {
+            return Err(format!("must be at most {} characters", Self::MAX_LEN));
+        }
+        Ok(())
     }
 
     /// The schema of a field holding the current password, checked against
@@ -47,6 +57,13 @@ impl Password {
         schema
     }
 
+    /// `schema`, also allowing `null` (an optional password).
+    pub fn nullable_schema() -> utoipa::openapi::Object {
+        super::nullable(Self::schema())
+    }
+
+    /// Hashes with Argon2id (random salt, PHC string). CPU-heavy: call from
+    /// `spawn_blocking` in request paths.
     pub fn hash(&self) -> anyhow::Result<PasswordHash> {
         let hash = Argon2::default()
             .hash_password(self.0.expose_secret().as_bytes())

@@ -7,7 +7,7 @@
 //!   revocation take effect at once (one GetItem per request);
 //! - `Authorization: Bearer sdl_pat_...`: a personal access token, looked up
 //!   by its hash, with the scopes it was granted;
-//! - the `sundial_session` cookie of a browser session; state-changing
+//! - the `__Host-sundial_session` cookie of a browser session; state-changing
 //!   methods also need the session's `X-CSRF-Token`;
 //! - `X-API-Key: sdl_key_...`: an organisation API key, looked up by its
 //!   hash. It acts for its organisation, not for a person: its principal's
@@ -146,7 +146,7 @@ impl Principal {
 }
 
 /// Name of the browser session cookie.
-pub const SESSION_COOKIE: &str = "sundial_session";
+pub const SESSION_COOKIE: &str = platform::openapi::SESSION_COOKIE;
 /// Header carrying the CSRF token of a cookie session.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Header carrying an organisation API key.
@@ -219,7 +219,7 @@ async fn live_session(
     now: DateTime<Utc>,
 ) -> Result<SessionRecord, ApiError> {
     let record = sessions::get(state.table.as_ref(), user, session).await?.ok_or(ApiError::Unauthenticated)?;
-    if record.is_expired(now) {
+    if record.has_ended(now, state.session_idle) {
         return Err(ApiError::Unauthenticated);
     }
     sessions::touch(state.table.as_ref(), &record, now).await?;
@@ -298,7 +298,7 @@ async fn from_cookie(state: &AppState, parts: &Parts, value: &str) -> Result<Pri
     let (user_id, session_id) = sessions::parse_secret(value).ok_or(ApiError::Unauthenticated)?;
     let session = sessions::get(state.table.as_ref(), user_id, session_id).await?.ok_or(ApiError::Unauthenticated)?;
     if session.kind != SessionKind::Cookie
-        || session.is_expired(now)
+        || session.has_ended(now, state.session_idle)
         || !hashes_match(&session.secret_hash, &sessions::hash_secret(value))
     {
         return Err(ApiError::Unauthenticated);
@@ -491,7 +491,7 @@ mod tests {
     #[test]
     fn the_session_cookie_is_http_only_secure_and_lax() {
         let cookie = session_cookie("abc", Duration::days(30));
-        for part in ["sundial_session=abc", "HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
+        for part in ["__Host-sundial_session=abc", "HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
             assert!(cookie.contains(part), "{cookie} lacks {part}");
         }
         assert!(clear_session_cookie().contains("Max-Age=0"));

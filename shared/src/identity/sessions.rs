@@ -30,7 +30,7 @@ pub const LAST_SEEN_RESOLUTION: Duration = Duration::minutes(1);
 pub enum SessionKind {
     /// Bearer access tokens, renewed with a rotating refresh token.
     Bearer,
-    /// The `sundial_session` cookie with a CSRF token.
+    /// The `__Host-sundial_session` cookie with a CSRF token.
     Cookie,
 }
 
@@ -103,6 +103,13 @@ impl SessionRecord {
     /// Whether the session has ended by age at `now` (the table's TTL sweep is lazy).
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.expires_at
+    }
+
+    /// Whether the session has ended at `now`: by age, or because no request
+    /// used it for `idle` (its `lastSeenAt` is kept to within
+    /// [`LAST_SEEN_RESOLUTION`], so it may end up to that much early).
+    pub fn has_ended(&self, now: DateTime<Utc>, idle: Duration) -> bool {
+        self.is_expired(now) || now - self.last_seen_at >= idle
     }
 }
 

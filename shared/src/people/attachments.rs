@@ -30,6 +30,28 @@ pub const ALLOWED_CONTENT_TYPES: &[&str] = &[
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 ];
 
+/// The OpenAPI schema of an upload's declared content type: exactly what
+/// the upload route accepts, an allowed type in any letter case, with
+/// white space around it (anything else is a 415).
+pub fn content_type_schema() -> utoipa::openapi::Object {
+    let any_case = |name: &str| -> String {
+        name.chars()
+            .map(|c| match c {
+                c if c.is_ascii_alphabetic() => format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()),
+                c if c.is_ascii_alphanumeric() => c.to_string(),
+                c => format!(r"\{c}"),
+            })
+            .collect()
+    };
+    let ws = crate::domain::WHITE_SPACE;
+    let alternatives: Vec<String> = ALLOWED_CONTENT_TYPES.iter().map(|name| any_case(name)).collect();
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .pattern(Some(format!("^{ws}*(?:{}){ws}*$", alternatives.join("|"))))
+        .examples(ALLOWED_CONTENT_TYPES.iter().map(|name| serde_json::Value::from(*name)))
+        .build()
+}
+
 /// Whether an upload finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

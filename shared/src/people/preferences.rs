@@ -25,7 +25,6 @@ pub struct Preference {
     /// The key (1–64 of `A-Z a-z 0-9 . _ -`).
     pub key: String,
     /// Any JSON value.
-    #[schema(value_type = Object)]
     pub value: serde_json::Value,
     /// Last changed.
     pub updated_at: DateTime<Utc>,

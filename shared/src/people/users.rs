@@ -41,12 +41,6 @@ pub struct UserRecord {
     /// Deactivated (`/deactivate`): cannot sign in until activated.
     #[serde(default)]
     pub deactivated: bool,
-    /// Consecutive failed sign-ins (reset on success).
-    #[serde(default)]
-    pub failed_logins: u32,
-    /// Temporary lock after repeated failures, until this instant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lockout_until: Option<DateTime<Utc>>,
     /// Whether TOTP is enabled.
     #[serde(default)]
     pub mfa_enabled: bool,
@@ -87,8 +81,6 @@ impl UserRecord {
             platform_role: None,
             locked: false,
             deactivated: false,
-            failed_logins: 0,
-            lockout_until: None,
             mfa_enabled: false,
             password_changed_at: None,
             profile: Profile::default(),
@@ -152,9 +144,10 @@ pub struct User {
 }
 
 /// What colleagues see of a user: the directory fields, plus email and
-/// phone where the organisation keeps a contact directory.
+/// phone where the organisation keeps a contact directory; nothing else
+/// (`additionalProperties: false`), which tells it apart from a [`User`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DirectoryEntry {
     /// User id.
     pub id: Uuid,
@@ -282,16 +275,39 @@ impl Profile {
     /// Largest serialised `customFields` (bytes).
     pub const MAX_CUSTOM_BYTES: usize = 8192;
 
-    /// Checks a phone number: 3–32 characters of digits, spaces and `+-().`,
-    /// at least 3 digits.
+    /// Longest phone number (characters as sent).
+    pub const MAX_PHONE: usize = 32;
+    /// Longest locale tag.
+    pub const MAX_LOCALE: usize = 35;
+
+    /// Checks a phone number: at most [`Self::MAX_PHONE`] characters as
+    /// sent; trimmed, only digits, spaces and `+-().`, at least 3 digits.
     pub fn parse_phone(raw: &str) -> Result<String, String> {
         let phone = raw.trim();
         let ok_chars = phone.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
         let digits = phone.chars().filter(char::is_ascii_digit).count();
-        if !(3..=32).contains(&phone.chars().count()) || !ok_chars || digits < 3 {
+        if raw.chars().count() > Self::MAX_PHONE || !ok_chars || digits < 3 {
             return Err("must be a phone number (digits, spaces and + - ( ) ., at most 32 characters)".into());
         }
         Ok(phone.to_string())
+    }
+
+    /// The OpenAPI schema of exactly what [`Self::parse_phone`] accepts.
+    pub fn phone_schema() -> utoipa::openapi::Object {
+        let ws = crate::domain::WHITE_SPACE;
+        let other = r"[ +\-().]";
+        let pattern = format!(r"^{ws}*(?:{other}*[0-9]){{3}}[0-9 +\-().]*{ws}*$");
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .min_length(Some(3))
+            .max_length(Some(Self::MAX_PHONE))
+            .pattern(Some(pattern))
+            .build()
+    }
+
+    /// [`Self::phone_schema`], also allowing `null`.
+    pub fn nullable_phone_schema() -> utoipa::openapi::Object {
+        crate::domain::nullable(Self::phone_schema())
     }
 
     /// Checks a BCP 47 language tag such as `sv` or `en-GB`.
@@ -301,8 +317,20 @@ impl Profile {
         let ok = (2..=3).contains(&language.len())
             && language.chars().all(|c| c.is_ascii_alphabetic())
             && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
-            && raw.len() <= 35;
+            && raw.len() <= Self::MAX_LOCALE;
         if ok { Ok(raw.to_string()) } else { Err("must be a BCP 47 language tag such as 'sv' or 'en-GB'".into()) }
+    }
+
+    /// The OpenAPI schema (also allowing `null`) of exactly what
+    /// [`Self::parse_locale`] accepts.
+    pub fn nullable_locale_schema() -> utoipa::openapi::Object {
+        crate::domain::nullable(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .max_length(Some(Self::MAX_LOCALE))
+                .pattern(Some(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"))
+                .build(),
+        )
     }
 
     /// Checks an IANA time zone name (`Europe/Stockholm`).
@@ -312,17 +340,40 @@ impl Profile {
             .map_err(|_| "must be an IANA time zone such as 'Europe/Stockholm'".into())
     }
 
-    /// Checks a bio: at most [`Self::MAX_BIO`] characters; line breaks and
-    /// tabs are the only control characters allowed.
+    /// Checks a bio: at most [`Self::MAX_BIO`] characters as sent; line
+    /// breaks and tabs are the only control characters allowed; trimmed.
     pub fn parse_bio(raw: &str) -> Result<String, String> {
-        let bio = raw.trim();
-        if bio.chars().count() > Self::MAX_BIO {
-            return Err(format!("must be at most {} characters", Self::MAX_BIO));
-        }
-        if bio.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err("must not contain control characters".into());
-        }
-        Ok(bio.to_string())
+        crate::domain::FreeText::<{ Self::MAX_BIO }>::parse(raw).map(Option::unwrap_or_default)
+    }
+
+    /// The OpenAPI schema (also allowing `null`) of exactly what
+    /// [`Self::parse_bio`] accepts.
+    pub fn nullable_bio_schema() -> utoipa::openapi::Object {
+        crate::domain::FreeText::<{ Self::MAX_BIO }>::nullable_schema()
+    }
+
+    /// Longest custom field name.
+    pub const MAX_CUSTOM_FIELD_NAME: usize = 64;
+
+    /// What the schema can state of `customFields` (each patch, and the
+    /// merged result, is also held to [`Self::check_custom_fields`]): at
+    /// most [`Self::MAX_CUSTOM_FIELDS`] fields named by 1–64 characters
+    /// without control characters.
+    pub fn custom_fields_schema() -> utoipa::openapi::Object {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                utoipa::openapi::Type::Object,
+                utoipa::openapi::Type::Null,
+            ]))
+            .max_properties(Some(Self::MAX_CUSTOM_FIELDS))
+            .property_names(Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(Self::MAX_CUSTOM_FIELD_NAME))
+                    .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]*$")),
+            ))
+            .build()
     }
 
     /// Checks custom fields: at most [`Self::MAX_CUSTOM_FIELDS`] keys of 1–64
@@ -331,7 +382,10 @@ impl Profile {
         if fields.len() > Self::MAX_CUSTOM_FIELDS {
             return Err(format!("may have at most {} fields", Self::MAX_CUSTOM_FIELDS));
         }
-        if fields.keys().any(|k| k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control)) {
+        if fields
+            .keys()
+            .any(|k| k.is_empty() || k.chars().count() > Self::MAX_CUSTOM_FIELD_NAME || k.chars().any(char::is_control))
+        {
             return Err("field names must be 1 to 64 characters".into());
         }
         if serde_json::to_vec(fields).map(|b| b.len()).unwrap_or(usize::MAX) > Self::MAX_CUSTOM_BYTES {
@@ -404,12 +458,6 @@ impl UserChange {
         self.set("locked", locked).set("deactivated", deactivated)
     }
 
-    /// Clears the failed sign-in counter and any temporary lockout.
-    pub fn clear_failures(mut self) -> Self {
-        self.update = self.update.set("failedLogins", 0).remove("lockoutUntil");
-        self
-    }
-
     /// Marks the user as being deleted (gone for every other route).
     pub fn deleting(self) -> Self {
         self.set("deleting", true)
@@ -452,31 +500,17 @@ fn key(id: Uuid) -> Key {
     Key::new(keys::user_pk(id), keys::USER_SK)
 }
 
-/// Counts a failed sign-in of `user`, guarded by the count that was read
-/// (`failed`): the next count, or a reset counter and a lockout until
-/// `lock_until` when this failure locks the account.
-pub fn failed_sign_in_op(user: Uuid, failed: u32, lock_until: Option<DateTime<Utc>>) -> WriteOp {
-    let update = Update::new(key(user)).when(Condition::eq("failedLogins", failed));
-    WriteOp::Update(match lock_until {
-        Some(until) => update.set("failedLogins", 0).set("lockoutUntil", json(until)),
-        None => update.set("failedLogins", failed + 1),
-    })
-}
-
-/// A successful sign-in of `user` (as read): the failure counter is reset,
-/// and the write holds only while the password, lock and deactivation are
-/// as read, so a concurrent password change or lock cannot be outrun.
+/// A successful sign-in of `user` (as read): writes nothing, but holds only
+/// while the password, lock and deactivation are as read, so a concurrent
+/// password change or lock cannot be outrun. (Failed attempts are counted
+/// per address in `identity::attempts`.)
 pub fn signed_in_op(user: &UserRecord) -> WriteOp {
     let still_valid = Condition::All(vec![
         Condition::eq("passwordHash", user.password_hash.clone().unwrap_or_default()),
         Condition::eq("locked", false),
         Condition::eq("deactivated", false),
     ]);
-    if user.failed_logins > 0 || user.lockout_until.is_some() {
-        WriteOp::Update(Update::new(key(user.id)).set("failedLogins", 0).remove("lockoutUntil").when(still_valid))
-    } else {
-        WriteOp::Check { key: key(user.id), condition: still_valid }
-    }
+    WriteOp::Check { key: key(user.id), condition: still_valid }
 }
 
 /// Reads a user.
