@@ -44,8 +44,13 @@ def generate(out: Path) -> Path:
     started = time.monotonic()
     # Its post-generation hooks run ruff, from the same venv.
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    config = out / "openapi-python-client.yaml"
+    config.write_text("literal_enums: true\n")
     result = subprocess.run(
-        [str(generator), "generate", "--path", str(DOCUMENT), "--meta", "none", "--output-path", str(package)],
+        # literal_enums: the time-zone enum holds names (GMT0, GMT+0, GMT-0)
+        # that would collide as Python enum members.
+        [str(generator), "generate", "--path", str(DOCUMENT), "--meta", "none", "--output-path", str(package),
+         "--config", str(config)],
         env=env,
         capture_output=True,
         text=True,
